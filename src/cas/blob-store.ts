@@ -1,0 +1,73 @@
+import type { Readable } from 'node:stream';
+import type { Digest } from './digest.js';
+
+/**
+ * The contract every blob store keeps. A blob store knows bytes and their digests; it never
+ * knows names, versions or labels. The file-system store is the default; an object-store
+ * one will follow, so nothing file-system specific (paths, hard links) belongs here.
+ *
+ * Every implementation runs `test/cas/blob-store-contract.ts`.
+ */
+export interface BlobStore {
+  /**
+   * Streams `source` to a private temporary place while hashing it, and makes it durable.
+   * Nothing is visible under its digest until `commit()`.
+   *
+   * Rejects, keeping nothing, with:
+   * - DigestMismatchError / SizeMismatchError when `expect` is given and the bytes differ;
+   * - TooLargeError as soon as more than `expect.maxBytes` bytes arrive (the rest is not read);
+   * - the source's own error when it fails or is destroyed before its end.
+   */
+  stage(source: Readable, expect?: Expectation): Promise<StagedBlob>;
+
+  /** `stage` then `commit` in one call. Same failures as `stage`. */
+  put(source: Readable, expect?: Expectation): Promise<PutResult>;
+
+  /** Size of a stored blob, or `undefined` when the store does not have it. */
+  stat(digest: Digest): Promise<BlobInfo | undefined>;
+
+  /**
+   * A stream of the blob's bytes, or of `range` (inclusive `start`..`end`, already checked
+   * against the size by the caller). Rejects with BLOB_UNKNOWN when the blob is absent.
+   */
+  open(digest: Digest, range?: ByteRange): Promise<Readable>;
+
+  /** Removes a blob. Resolves `false` when it was not there. */
+  delete(digest: Digest): Promise<boolean>;
+
+  /** Every stored digest, in no particular order. */
+  list(): AsyncIterable<Digest>;
+}
+
+export interface Expectation {
+  digest?: Digest;
+  size?: number;
+  maxBytes?: number;
+}
+
+export interface BlobInfo {
+  digest: Digest;
+  size: number;
+}
+
+export interface PutResult extends BlobInfo {
+  /** True when the store already held these bytes; the new copy was dropped. */
+  deduplicated: boolean;
+}
+
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/** Bytes that are hashed, durable and checked, but not yet visible under their digest. */
+export interface StagedBlob extends BlobInfo {
+  /**
+   * Makes the blob visible under its digest. Committing bytes the store already has
+   * succeeds with `deduplicated: true`. After commit, `discard` does nothing.
+   */
+  commit(): Promise<PutResult>;
+
+  /** Drops the staged bytes. Safe to call more than once, and after `commit`. */
+  discard(): Promise<void>;
+}

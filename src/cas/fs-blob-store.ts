@@ -1,0 +1,201 @@
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { isErrnoCode, RegistryError, TooLargeError } from '../errors.js';
+import type { BlobInfo, BlobStore, ByteRange, Expectation, PutResult, StagedBlob } from './blob-store.js';
+import { DigestHasher, digestHex, isDigest, type Digest } from './digest.js';
+import { checkExpectation } from './expectation.js';
+import { fsyncDir } from './fsync-dir.js';
+
+/**
+ * The file-system blob store. Layout under `root` (the registry data folder):
+ *
+ *   .blobs/sha256/ab/ab12…ef   one read-only file per distinct content, named by its SHA-256
+ *   .tmp/<uuid>                 bytes in flight; never read by anyone but their writer
+ *
+ * `.tmp` and `.blobs` are on one file system, so a staged file becomes a blob with `link(2)`,
+ * which never replaces an existing name: EEXIST means the same bytes are already stored.
+ */
+export class FsBlobStore implements BlobStore {
+  readonly blobsDir: string;
+  readonly tempDir: string;
+
+  private constructor(readonly root: string) {
+    this.blobsDir = path.join(root, '.blobs', 'sha256');
+    this.tempDir = path.join(root, '.tmp');
+  }
+
+  static async open(root: string): Promise<FsBlobStore> {
+    const store = new FsBlobStore(path.resolve(root));
+    await fs.mkdir(store.blobsDir, { recursive: true });
+    await fs.mkdir(store.tempDir, { recursive: true });
+    return store;
+  }
+
+  /** Where a blob's bytes live; file-system callers hard-link to it. */
+  pathOf(digest: Digest): string {
+    const hex = digestHex(digest);
+    return path.join(this.blobsDir, hex.slice(0, 2), hex);
+  }
+
+  /** A fresh name in the temp folder for a writer that is not a blob (a link being placed). */
+  tempPath(suffix: string): string {
+    return path.join(this.tempDir, `${randomUUID()}.${suffix}`);
+  }
+
+  async stage(source: Readable, expect: Expectation = {}): Promise<StagedBlob> {
+    const tempPath = this.tempPath('blob');
+    const hasher = new DigestHasher();
+    const maxBytes = expect.maxBytes ?? Infinity;
+    try {
+      await pipeline(
+        source,
+        async function* hashAndCount(chunks: AsyncIterable<Buffer>) {
+          for await (const chunk of chunks) {
+            hasher.update(chunk);
+            if (hasher.size > maxBytes) throw new TooLargeError(maxBytes);
+            yield chunk;
+          }
+        },
+        // `flush`: fsync before close. Durable before anyone can point at it: a crash after the
+        // index names this blob must not leave a name without bytes.
+        createWriteStream(tempPath, { flags: 'wx', mode: 0o600, flush: true, highWaterMark: 1 << 20 }),
+      );
+      await fs.chmod(tempPath, 0o444);
+    } catch (error) {
+      await removeQuietly(tempPath);
+      throw error;
+    }
+
+    const staged = { digest: hasher.digest(), size: hasher.size };
+    try {
+      checkExpectation(staged, expect);
+    } catch (error) {
+      await removeQuietly(tempPath);
+      throw error;
+    }
+    return new FsStagedBlob(this, tempPath, staged.digest, staged.size);
+  }
+
+  async put(source: Readable, expect?: Expectation): Promise<PutResult> {
+    const staged = await this.stage(source, expect);
+    try {
+      return await staged.commit();
+    } finally {
+      await staged.discard();
+    }
+  }
+
+  /** Links a staged temp file under its digest. EEXIST: those bytes are already stored. */
+  async adopt(tempPath: string, digest: Digest): Promise<boolean> {
+    const blobPath = this.pathOf(digest);
+    try {
+      await linkCreatingParent(tempPath, blobPath);
+    } catch (error) {
+      if (isErrnoCode(error, 'EEXIST')) return true;
+      throw error;
+    }
+    await fsyncDir(path.dirname(blobPath));
+    return false;
+  }
+
+  async stat(digest: Digest): Promise<BlobInfo | undefined> {
+    try {
+      const stats = await fs.stat(this.pathOf(digest));
+      return { digest, size: stats.size };
+    } catch (error) {
+      if (isErrnoCode(error, 'ENOENT')) return undefined;
+      throw error;
+    }
+  }
+
+  async open(digest: Digest, range?: ByteRange): Promise<Readable> {
+    let file: fs.FileHandle;
+    try {
+      file = await fs.open(this.pathOf(digest), 'r');
+    } catch (error) {
+      if (isErrnoCode(error, 'ENOENT')) {
+        throw new RegistryError('BLOB_UNKNOWN', `no blob ${digest} in the store`, { digest });
+      }
+      throw error;
+    }
+    return file.createReadStream({ start: range?.start, end: range?.end, highWaterMark: 1 << 20 });
+  }
+
+  async delete(digest: Digest): Promise<boolean> {
+    try {
+      await fs.unlink(this.pathOf(digest));
+      return true;
+    } catch (error) {
+      if (isErrnoCode(error, 'ENOENT')) return false;
+      throw error;
+    }
+  }
+
+  async *list(): AsyncIterable<Digest> {
+    for (const shard of await fs.readdir(this.blobsDir)) {
+      let names: string[];
+      try {
+        names = await fs.readdir(path.join(this.blobsDir, shard));
+      } catch (error) {
+        if (isErrnoCode(error, 'ENOTDIR', 'ENOENT')) continue;
+        throw error;
+      }
+      for (const hex of names) {
+        const digest = `sha256:${hex}`;
+        if (hex.startsWith(shard) && isDigest(digest)) yield digest;
+      }
+    }
+  }
+
+  /** Removes every leftover in the temp folder. Only safe before anything is in flight. */
+  async emptyTemp(): Promise<number> {
+    const names = await fs.readdir(this.tempDir);
+    await Promise.all(names.map((name) => fs.rm(path.join(this.tempDir, name), { force: true, recursive: true })));
+    return names.length;
+  }
+}
+
+class FsStagedBlob implements StagedBlob {
+  #settled = false;
+
+  constructor(
+    private readonly store: FsBlobStore,
+    private readonly tempPath: string,
+    readonly digest: Digest,
+    readonly size: number,
+  ) {}
+
+  async commit(): Promise<PutResult> {
+    if (this.#settled) throw new Error(`staged blob ${this.digest} was already committed or discarded`);
+    const deduplicated = await this.store.adopt(this.tempPath, this.digest);
+    this.#settled = true;
+    await removeQuietly(this.tempPath);
+    return { digest: this.digest, size: this.size, deduplicated };
+  }
+
+  async discard(): Promise<void> {
+    if (this.#settled) return;
+    this.#settled = true;
+    await removeQuietly(this.tempPath);
+  }
+}
+
+async function linkCreatingParent(existing: string, newPath: string): Promise<void> {
+  try {
+    await fs.link(existing, newPath);
+  } catch (error) {
+    if (!isErrnoCode(error, 'ENOENT')) throw error;
+    // First blob of its shard: the new shard folder's name must be durable too.
+    await fs.mkdir(path.dirname(newPath), { recursive: true });
+    await fsyncDir(path.dirname(path.dirname(newPath)));
+    await fs.link(existing, newPath);
+  }
+}
+
+async function removeQuietly(file: string): Promise<void> {
+  await fs.rm(file, { force: true });
+}

@@ -1,0 +1,62 @@
+import type { Context, Next } from 'koa';
+import { isRegistryError, RegistryError, type ErrorCode } from '../errors.js';
+import type { Logger } from '../log.js';
+import { STATUS_OF } from './error-status.js';
+
+export interface ErrorBody {
+  success: false;
+  error: { code: ErrorCode; message: string; details?: RegistryError['details'] };
+}
+
+/**
+ * The one error sink (after koa's own): every failure becomes the JSON shape of SPEC §3.
+ * Registry errors show their message and facts; anything else is logged with its cause and
+ * answered 500 without internals. Router misses (404, 405) get the same shape.
+ */
+/** RFC 9110 §15.5.6 (405 needs Allow), RFC 6750 §3 (401 needs WWW-Authenticate). */
+const KEPT_ON_ERROR = new Set(['allow', 'www-authenticate']);
+
+export function errorMiddleware(log: Logger) {
+  return async function handleErrors(ctx: Context, next: Next): Promise<void> {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body == null) {
+        throw new RegistryError('NOT_FOUND', `no route for ${ctx.method} ${ctx.path}`);
+      }
+      if ((ctx.status === 405 || ctx.status === 501) && ctx.body == null) {
+        throw new RegistryError('METHOD_NOT_ALLOWED', `${ctx.method} is not allowed on ${ctx.path}; allowed: ${ctx.response.get('Allow')}`, {
+          allow: String(ctx.response.get('Allow')),
+        });
+      }
+    } catch (caught) {
+      const error = isRegistryError(caught) ? caught : internal(caught, ctx, log);
+      ctx.state.error = error;
+      if (ctx.headerSent) {
+        // Too late for an answer: cut the connection so the client sees a failure, not a short body.
+        ctx.req.socket.destroy();
+        return;
+      }
+      // Headers set for the success path (ETag, Content-Disposition...) do not describe an error;
+      // the ones that explain the error itself stay.
+      for (const name of ctx.res.getHeaderNames()) {
+        if (!KEPT_ON_ERROR.has(name)) ctx.res.removeHeader(name);
+      }
+      if (error.code === 'TOO_LARGE' || error.code === 'UPLOAD_ABORTED') {
+        // The rest of the body is not read: a kept-alive connection would parse it as a request.
+        ctx.set('Connection', 'close');
+      }
+      ctx.status = STATUS_OF[error.code];
+      ctx.body = errorBody(error);
+    }
+  };
+}
+
+export function errorBody(error: RegistryError): ErrorBody {
+  const hasDetails = Object.keys(error.details).length > 0;
+  return { success: false, error: { code: error.code, message: error.message, ...(hasDetails ? { details: error.details } : {}) } };
+}
+
+function internal(caught: unknown, ctx: Context, log: Logger): RegistryError {
+  log.error({ err: caught, method: ctx.method, path: ctx.path }, 'unexpected error');
+  return new RegistryError('INTERNAL', 'the registry failed to handle this request; the cause is in its log');
+}

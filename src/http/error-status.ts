@@ -1,0 +1,32 @@
+import type { ErrorCode } from '../errors.js';
+
+/** The one place where error codes become HTTP status codes (SPEC §3, Errors). */
+export const STATUS_OF: Record<ErrorCode, number> = {
+  METADATA_INVALID: 400,
+  MULTIPART_INVALID: 400,
+  NAME_INVALID: 400,
+  VERSION_INVALID: 400,
+  LABELS_INVALID: 400,
+  FIRMWARE_MISSING: 400,
+  FIRMWARE_EMPTY: 400,
+  QUERY_INVALID: 400,
+  DIGEST_INVALID: 400,
+  // The client went away mid-upload; nobody reads this answer, but the log does.
+  UPLOAD_ABORTED: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  BLOB_UNKNOWN: 404,
+  METHOD_NOT_ALLOWED: 405,
+  VERSION_EXISTS: 409,
+  PRECONDITION_FAILED: 412,
+  TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  RANGE_NOT_SATISFIABLE: 416,
+  DIGEST_MISMATCH: 422,
+  SIZE_MISMATCH: 422,
+  INTERNAL: 500,
+  INDEX_LOCKED: 503,
+  INDEX_UNREADABLE: 503,
+  UNAVAILABLE: 503,
+};

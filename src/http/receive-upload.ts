@@ -1,0 +1,109 @@
+import koaMulter from '@koa/multer';
+import type { Context, Middleware, Next } from 'koa';
+import multer from 'multer';
+import type { BlobStore, StagedBlob } from '../cas/blob-store.js';
+import { isRegistryError, RegistryError, TooLargeError } from '../errors.js';
+import { parseMetadata, type Metadata } from '../firmware/metadata.js';
+import { BlobStorageEngine, type StagedFile } from './blob-storage-engine.js';
+
+export interface Upload {
+  metadata: Metadata;
+  /** Absent when the publisher names a digest and sends no bytes. */
+  staged: StagedBlob | undefined;
+}
+
+export const METADATA_LIMIT = 64 * 1024;
+/** Room for the metadata part and the multipart framing on top of the firmware itself. */
+const FRAMING_ALLOWANCE = METADATA_LIMIT + 16 * 1024;
+
+/**
+ * Reads a `POST /firmware` body (SPEC §3): multipart/form-data with a `metadata` text part and
+ * a `firmware` file part, in either order. The file streams into the blob store as it arrives.
+ * Leaves `ctx.state.upload`; whatever fails, no staged bytes outlive the request.
+ */
+export function receiveUpload(store: BlobStore, maxUploadBytes: number): Middleware {
+  const parse = koaMulter({
+    storage: new BlobStorageEngine(store, maxUploadBytes),
+    limits: { fileSize: maxUploadBytes, fieldSize: METADATA_LIMIT, fields: 1, files: 1, parts: 2, headerPairs: 20, fieldNameSize: 64 },
+  }).fields([{ name: 'firmware', maxCount: 1 }]);
+
+  return async function receive(ctx: Context, next: Next): Promise<void> {
+    if (!ctx.is('multipart/form-data')) {
+      throw new RegistryError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        'POST /firmware takes multipart/form-data with a "metadata" part and a "firmware" part',
+        { contentType: ctx.get('Content-Type') || '(none)' },
+      );
+    }
+    // RFC 9110 §15.5.14: refuse before reading what is announced as too large.
+    if (ctx.request.length !== undefined && ctx.request.length > maxUploadBytes + FRAMING_ALLOWANCE) {
+      throw new TooLargeError(maxUploadBytes, 'the request body');
+    }
+
+    try {
+      await parse(ctx, async () => {});
+    } catch (error) {
+      throw translateParseError(error, maxUploadBytes);
+    }
+    // Where @koa/multer leaves the parsed parts.
+    const { body, files } = ctx.request as typeof ctx.request & { body?: unknown; files?: Record<string, StagedFile[]> };
+    const staged = files?.firmware?.[0]?.staged;
+    try {
+      ctx.state.upload = { metadata: readMetadata(body), staged } satisfies Upload;
+    } catch (error) {
+      await staged?.discard();
+      throw error;
+    }
+    try {
+      await next();
+    } finally {
+      await staged?.discard();
+    }
+  };
+}
+
+function readMetadata(body: unknown): Metadata {
+  const fields = (body ?? {}) as Record<string, unknown>;
+  const unexpected = Object.keys(fields).filter((name) => name !== 'metadata');
+  if (unexpected.includes('firmware')) {
+    throw new RegistryError('MULTIPART_INVALID', 'the firmware part must be a file part, with a filename (curl: -F firmware=@file.bin)');
+  }
+  if (unexpected.length > 0) {
+    throw new RegistryError('MULTIPART_INVALID', `unexpected part "${unexpected[0]}"; the parts are "metadata" and "firmware"`);
+  }
+  if (typeof fields.metadata !== 'string') {
+    throw new RegistryError('METADATA_INVALID', 'the "metadata" part is missing: send it as a text part with JSON such as {"name":"base","version":"1.0.0"}');
+  }
+  return parseMetadata(fields.metadata);
+}
+
+/** Multer and busboy report problems as their own errors; these are what they mean here. */
+function translateParseError(error: unknown, maxUploadBytes: number): unknown {
+  if (isRegistryError(error)) return error;
+  if (error instanceof multer.MulterError) {
+    switch (error.code) {
+      case 'LIMIT_FILE_SIZE':
+        return new TooLargeError(maxUploadBytes);
+      case 'LIMIT_FIELD_VALUE':
+        return error.field === 'metadata'
+          ? new TooLargeError(METADATA_LIMIT, 'the metadata part')
+          : new RegistryError('MULTIPART_INVALID', `the "${error.field}" part must be a file part, with a filename`);
+      case 'LIMIT_UNEXPECTED_FILE':
+        return error.field === 'metadata'
+          ? new RegistryError('MULTIPART_INVALID', 'the metadata part must be text, not a file (curl: -F "metadata=<meta.json" instead of @)')
+          : error.field === 'firmware'
+            ? new RegistryError('MULTIPART_INVALID', 'more than one "firmware" part; send exactly one')
+            : new RegistryError('MULTIPART_INVALID', `unexpected file part "${error.field}"; the parts are "metadata" and "firmware"`);
+      default:
+        return new RegistryError('MULTIPART_INVALID', `the multipart body has too many or malformed parts (${error.code}); send exactly "metadata" and "firmware"`);
+    }
+  }
+  if (error instanceof Error && /^Request (aborted|closed)$/.test(error.message)) {
+    return new RegistryError('UPLOAD_ABORTED', 'the client closed the connection before the upload was complete');
+  }
+  if (error instanceof Error && !('code' in error)) {
+    // busboy's own parse errors ("Unexpected end of form", "Malformed part header", ...).
+    return new RegistryError('MULTIPART_INVALID', `the multipart body is malformed: ${error.message}`);
+  }
+  return error;
+}

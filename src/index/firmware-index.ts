@@ -1,0 +1,182 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Database, SqlValue } from 'sql.js';
+import type { Digest } from '../cas/digest.js';
+import { isErrnoCode, RegistryError } from '../errors.js';
+import type { Labels } from '../firmware/labels.js';
+import { acquireLock } from './lock-file.js';
+import { precedenceKey } from './precedence.js';
+import { migrate } from './schema.js';
+import { isSnapshotTemp, SnapshotWriter } from './snapshot-writer.js';
+import { loadSqlJs } from './sqljs.js';
+
+/** One published version, as the index keeps it. */
+export interface FirmwareRecord {
+  name: string;
+  version: string;
+  size: number;
+  digest: Digest;
+  labels: Labels;
+  /** ISO-8601 UTC, milliseconds. */
+  createdAt: string;
+}
+
+export interface ListFilter {
+  name?: string;
+  version?: string;
+}
+
+export interface IndexStats {
+  versions: number;
+  distinctDigests: number;
+  logicalBytes: number;
+}
+
+const COLUMNS = 'name, version, size, digest, labels, created_at';
+
+/**
+ * The index of published firmware: rows in an in-memory SQLite database (sql.js), persisted
+ * as whole snapshots to one file. It knows rows only: never paths of blobs, never bytes.
+ *
+ * Changes are made in memory and are not durable until `persist()` resolves; callers persist
+ * before they acknowledge anything.
+ */
+export class FirmwareIndex {
+  readonly #writer: SnapshotWriter;
+  #closed = false;
+
+  private constructor(
+    private readonly db: Database,
+    readonly file: string,
+    private readonly releaseLock: () => Promise<void>,
+  ) {
+    this.#writer = new SnapshotWriter(file, () => db.export());
+  }
+
+  /**
+   * Opens (or creates) the index at `file`: takes its lock, removes temp files a crashed
+   * writer left, loads the last snapshot, and migrates it. Rejects with INDEX_LOCKED when
+   * another registry holds it, INDEX_UNREADABLE when the file is not a usable index.
+   */
+  static async open(file: string): Promise<FirmwareIndex> {
+    const absolute = path.resolve(file);
+    await fs.mkdir(path.dirname(absolute), { recursive: true });
+    const release = await acquireLock(absolute);
+    try {
+      await removeStaleSnapshots(absolute);
+      const SQL = await loadSqlJs();
+      const bytes = await readIfExists(absolute);
+      let db: Database;
+      try {
+        db = new SQL.Database(bytes);
+        db.exec('PRAGMA quick_check');
+      } catch (error) {
+        throw new RegistryError('INDEX_UNREADABLE', `${absolute} is not a readable SQLite database`, { file: absolute }, { cause: error });
+      }
+      const index = new FirmwareIndex(db, absolute, release);
+      if (migrate(db, absolute) > 0 || bytes === undefined) await index.persist();
+      return index;
+    } catch (error) {
+      await release();
+      throw error;
+    }
+  }
+
+  /** Resolves once every change made before this call is on disk. */
+  persist(): Promise<void> {
+    return this.#writer.persist();
+  }
+
+  insert(record: FirmwareRecord): void {
+    this.db.run(
+      `INSERT INTO firmware (${COLUMNS}, precedence) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      [record.name, record.version, record.size, record.digest, JSON.stringify(record.labels), record.createdAt, precedenceKey(record.version)],
+    );
+  }
+
+  /** Removes a row; `false` when there was none. */
+  remove(name: string, version: string): boolean {
+    this.db.run('DELETE FROM firmware WHERE name = ? AND version = ?', [name, version]);
+    return this.db.getRowsModified() > 0;
+  }
+
+  find(name: string, version: string): FirmwareRecord | undefined {
+    return this.#select(`SELECT ${COLUMNS} FROM firmware WHERE name = ? AND version = ?`, [name, version])[0];
+  }
+
+  /** Sorted by name, then SemVer precedence highest first, then newest first. */
+  list(filter: ListFilter = {}): FirmwareRecord[] {
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    if (filter.name !== undefined) {
+      where.push('name = ?');
+      params.push(filter.name);
+    }
+    if (filter.version !== undefined) {
+      where.push('version = ?');
+      params.push(filter.version);
+    }
+    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    return this.#select(
+      `SELECT ${COLUMNS} FROM firmware ${clause} ORDER BY name, precedence DESC, created_at DESC, id DESC`,
+      params,
+    );
+  }
+
+  /** How many versions point at a digest. */
+  references(digest: Digest): number {
+    return Number(this.db.exec('SELECT count(*) FROM firmware WHERE digest = ?', [digest])[0]?.values[0]?.[0] ?? 0);
+  }
+
+  stats(): IndexStats {
+    const row = this.db.exec('SELECT count(*), count(DISTINCT digest), coalesce(sum(size), 0) FROM firmware')[0]?.values[0] ?? [];
+    return { versions: Number(row[0] ?? 0), distinctDigests: Number(row[1] ?? 0), logicalBytes: Number(row[2] ?? 0) };
+  }
+
+  /** Waits for the last write, then frees the database and releases the lock. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#writer.idle();
+    this.db.close();
+    await this.releaseLock();
+  }
+
+  #select(sql: string, params: SqlValue[]): FirmwareRecord[] {
+    // Prepared per call: sql.js frees every prepared statement when it exports a snapshot.
+    const statement = this.db.prepare(sql, params);
+    const records: FirmwareRecord[] = [];
+    try {
+      while (statement.step()) {
+        const [name, version, size, digest, labels, createdAt] = statement.get();
+        records.push({
+          name: String(name),
+          version: String(version),
+          size: Number(size),
+          digest: String(digest) as Digest,
+          labels: JSON.parse(String(labels)) as Labels,
+          createdAt: String(createdAt),
+        });
+      }
+    } finally {
+      statement.free();
+    }
+    return records;
+  }
+}
+
+async function readIfExists(file: string): Promise<Uint8Array | undefined> {
+  try {
+    return await fs.readFile(file);
+  } catch (error) {
+    if (isErrnoCode(error, 'ENOENT')) return undefined;
+    throw error;
+  }
+}
+
+async function removeStaleSnapshots(file: string): Promise<void> {
+  const dir = path.dirname(file);
+  for (const name of await fs.readdir(dir)) {
+    if (isSnapshotTemp(file, name)) await fs.rm(path.join(dir, name), { force: true });
+  }
+}

@@ -1,0 +1,178 @@
+import fs from 'node:fs/promises';
+import pLimit from 'p-limit';
+import type { Readable } from 'node:stream';
+import type { ByteRange, StagedBlob } from './cas/blob-store.js';
+import { checkExpectation } from './cas/expectation.js';
+import type { FsBlobStore } from './cas/fs-blob-store.js';
+import { RegistryError } from './errors.js';
+import type { Metadata } from './firmware/metadata.js';
+import type { FirmwareIndex, FirmwareRecord, ListFilter } from './index/firmware-index.js';
+import { KeyedLock } from './keyed-lock.js';
+import type { Logger } from './log.js';
+import type { VersionTree } from './version-tree.js';
+
+export interface RegistryDeps {
+  store: FsBlobStore;
+  index: FirmwareIndex;
+  tree: VersionTree;
+  log: Logger;
+  now?: () => Date;
+}
+
+export interface PublishResult {
+  record: FirmwareRecord;
+  /** False when this exact name, version and content was already published. */
+  created: boolean;
+  /** True when the store already held these bytes. */
+  deduplicated: boolean;
+}
+
+export interface RepairReport {
+  relinked: number;
+  missingBlobs: FirmwareRecord[];
+}
+
+/**
+ * The only module that uses both the blob store and the index: it sequences every change so
+ * that content is written before the pointer to it, and the pointer before the view.
+ */
+export class Registry {
+  readonly #versions = new KeyedLock();
+  readonly #now: () => Date;
+
+  constructor(private readonly deps: RegistryDeps) {
+    this.#now = deps.now ?? (() => new Date());
+  }
+
+  /**
+   * Publishes staged bytes as `name@version` (SPEC §1, write order):
+   *   1. refuse what can never be published: empty bytes, bytes that are not as declared;
+   *   2. under the name+version lock, answer from an existing row: same digest is a retry
+   *      (not created), another digest is VERSION_EXISTS and nothing changes;
+   *   3. commit the blob (already stored = deduplicated);
+   *   4. insert the row and persist the index; if persisting fails, take the row back out;
+   *   5. link `<name>/<version>/firmware.bin` to the blob (derived, repaired at start-up).
+   * The staged bytes are always released, whatever happens.
+   */
+  async publish(metadata: Metadata, staged: StagedBlob): Promise<PublishResult> {
+    const { index, log } = this.deps;
+    const { name, version } = metadata;
+    try {
+      if (staged.size === 0) throw new RegistryError('FIRMWARE_EMPTY', 'the firmware file is empty');
+      checkExpectation(staged, metadata);
+
+      return await this.#versions.run(`${name}@${version}`, async () => {
+        const existing = index.find(name, version);
+        if (existing) {
+          if (existing.digest !== staged.digest) throw versionExists(existing, staged);
+          return { record: existing, created: false, deduplicated: true };
+        }
+
+        const { deduplicated } = await staged.commit();
+
+        const record: FirmwareRecord = {
+          name,
+          version,
+          size: staged.size,
+          digest: staged.digest,
+          labels: metadata.labels,
+          createdAt: this.#now().toISOString(),
+        };
+        index.insert(record);
+        try {
+          await index.persist();
+        } catch (error) {
+          index.remove(name, version);
+          throw error;
+        }
+
+        await this.#link(record).catch((error: unknown) => {
+          log.error({ err: error, name, version }, 'published, but the version link could not be made; it is re-made at start-up');
+        });
+        return { record, created: true, deduplicated };
+      });
+    } finally {
+      await staged.discard();
+    }
+  }
+
+  list(filter: ListFilter = {}): FirmwareRecord[] {
+    return this.deps.index.list(filter);
+  }
+
+  /** The record of `name@version`; NOT_FOUND when it is not published. */
+  resolve(name: string, version: string): FirmwareRecord {
+    const record = this.deps.index.find(name, version);
+    if (!record) {
+      throw new RegistryError('NOT_FOUND', `firmware ${name} ${version} is not published`, { name, version });
+    }
+    return record;
+  }
+
+  /** The published bytes, read from the blob (the truth), not from the derived view. */
+  open(record: FirmwareRecord, range?: ByteRange): Promise<Readable> {
+    return this.deps.store.open(record.digest, range);
+  }
+
+  stats() {
+    return this.deps.index.stats();
+  }
+
+  /**
+   * Whether the registry can serve and take uploads: the index answers and the data folder
+   * takes writes. UNAVAILABLE otherwise, with what is wrong.
+   */
+  async health(): Promise<{ versions: number }> {
+    let versions: number;
+    try {
+      versions = this.deps.index.stats().versions;
+    } catch (error) {
+      throw new RegistryError('UNAVAILABLE', 'the index does not answer', {}, { cause: error });
+    }
+    try {
+      await fs.access(this.deps.store.tempDir, fs.constants.W_OK);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unknown';
+      throw new RegistryError('UNAVAILABLE', `the data folder does not take writes (${code})`, { cause: code });
+    }
+    return { versions };
+  }
+
+  /**
+   * Re-makes every version link that is missing or does not point at its blob, so the view
+   * matches the index after a crash or a hand edit. Rows whose blob is missing are reported,
+   * not touched: that is damage for `fsck` to show, not something to guess about.
+   */
+  async repairTree(): Promise<RepairReport> {
+    const { index, store, tree } = this.deps;
+    const limit = pLimit(16);
+    const report: RepairReport = { relinked: 0, missingBlobs: [] };
+    await Promise.all(
+      index.list().map((record) =>
+        limit(async () => {
+          const blobPath = store.pathOf(record.digest);
+          if (await tree.isLinked(record.name, record.version, blobPath)) return;
+          if (!(await store.stat(record.digest))) {
+            report.missingBlobs.push(record);
+            return;
+          }
+          await tree.link(record.name, record.version, blobPath);
+          report.relinked++;
+        }),
+      ),
+    );
+    return report;
+  }
+
+  #link(record: FirmwareRecord): Promise<void> {
+    return this.deps.tree.link(record.name, record.version, this.deps.store.pathOf(record.digest));
+  }
+}
+
+function versionExists(existing: FirmwareRecord, staged: StagedBlob): RegistryError {
+  return new RegistryError(
+    'VERSION_EXISTS',
+    `${existing.name} ${existing.version} is already published with other bytes; publish a new version instead`,
+    { name: existing.name, version: existing.version, published: existing.digest, uploaded: staged.digest },
+  );
+}

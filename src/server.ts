@@ -1,0 +1,94 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { FsBlobStore } from './cas/fs-blob-store.js';
+import type { Config } from './config/config.js';
+import { createApp } from './http/app.js';
+import { FirmwareIndex } from './index/firmware-index.js';
+import type { Logger } from './log.js';
+import { Registry } from './registry.js';
+import { VersionTree } from './version-tree.js';
+
+export interface RunningServer {
+  /** `http://host:port`, with the port actually bound (useful with port 0). */
+  url: string;
+  port: number;
+  registry: Registry;
+  /** Stops accepting, lets requests in flight finish, persists, releases the index. */
+  close(): Promise<void>;
+}
+
+/** How long in-flight requests get to finish on shutdown before their connections are cut. */
+const DRAIN_MS = 10_000;
+
+/**
+ * Opens the data and serves it. Start-up, in order:
+ *   1. take the index (its lock keeps a second registry away from the same data);
+ *   2. empty `.tmp`: nothing can be in flight in a registry that is not running yet;
+ *   3. re-make version links the index has but the tree lacks (a crash after persist);
+ *   4. listen.
+ */
+export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  const index = await FirmwareIndex.open(config.registryDb);
+  try {
+    const store = await FsBlobStore.open(config.registryDir);
+    const leftovers = await store.emptyTemp();
+    const tree = new VersionTree(store.root, (suffix) => store.tempPath(suffix));
+    const registry = new Registry({ store, index, tree, log });
+    const repair = await registry.repairTree();
+    for (const record of repair.missingBlobs) {
+      log.error({ name: record.name, version: record.version, digest: record.digest }, 'published version has no blob; run fsck');
+    }
+
+    const app = createApp({ registry, store, log, maxUploadBytes: config.maxUploadBytes, tokens: config.tokens });
+    const server = http.createServer(app.callback());
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const { port } = server.address() as AddressInfo;
+    const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+    if (config.tokens.length === 0) {
+      log.warn({}, 'REGISTRY_TOKENS is not set: anyone who can reach this server can publish firmware');
+    }
+    log.info(
+      {
+        url,
+        registryDir: store.root,
+        registryDb: index.file,
+        versions: index.stats().versions,
+        removedTempFiles: leftovers,
+        relinked: repair.relinked,
+      },
+      'spore-registry listening',
+    );
+
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      port,
+      registry,
+      close: () => (closing ??= shutdown(server, index, log)),
+    };
+  } catch (error) {
+    await index.close();
+    throw error;
+  }
+}
+
+async function shutdown(server: http.Server, index: FirmwareIndex, log: Logger): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const cut = setTimeout(() => {
+    log.warn({}, `requests still running after ${DRAIN_MS} ms; closing their connections`);
+    server.closeAllConnections();
+  }, DRAIN_MS);
+  await closed;
+  clearTimeout(cut);
+  await index.close();
+  log.info({}, 'spore-registry stopped');
+}

@@ -41,6 +41,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 
     const app = createApp({ registry, store, log, maxUploadBytes: config.maxUploadBytes, tokens: config.tokens });
     const server = http.createServer(app.callback());
+    const draining = { active: false };
+    server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+      // While draining, a kept-alive connection is closed as soon as its last answer is out,
+      // instead of idling until its keep-alive timeout.
+      res.once('close', () => draining.active && setImmediate(() => server.closeIdleConnections()));
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => {
@@ -72,7 +78,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       url,
       port,
       registry,
-      close: () => (closing ??= shutdown(server, index, log)),
+      close: () => (closing ??= shutdown(server, index, log, draining)),
     };
   } catch (error) {
     await index.close();
@@ -80,7 +86,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   }
 }
 
-async function shutdown(server: http.Server, index: FirmwareIndex, log: Logger): Promise<void> {
+async function shutdown(server: http.Server, index: FirmwareIndex, log: Logger, draining: { active: boolean }): Promise<void> {
+  draining.active = true;
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   const cut = setTimeout(() => {

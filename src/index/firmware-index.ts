@@ -87,6 +87,11 @@ export class FirmwareIndex {
     return this.#writer.persist();
   }
 
+  /** How many snapshots were written since open. */
+  get snapshotsWritten(): number {
+    return this.#writer.writes;
+  }
+
   insert(record: FirmwareRecord): void {
     this.db.run(
       `INSERT INTO firmware (${COLUMNS}, precedence) VALUES (?, ?, ?, ?, ?, ?, ?)`,

@@ -15,12 +15,15 @@ export interface RawRequest {
 }
 
 /**
- * One request with node:http and nothing in between, so every header is exactly what the
- * server sent (fetch would decode, merge and hide some).
+ * One request with node:http and nothing in between, so the path and every header are
+ * exactly as written and as the server sent them (fetch would normalise, decode and merge).
  */
 export function request(url: string, { method = 'GET', headers = {}, body }: RawRequest = {}): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers, agent: false }, (res) => {
+    // The path goes out exactly as written: a WHATWG URL would resolve `%2e%2e` and `..`.
+    const { hostname, port, origin } = new URL(url);
+    const options = { hostname, port, path: url.slice(origin.length) || '/', method, headers, agent: false };
+    const req = http.request(options, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('error', reject);

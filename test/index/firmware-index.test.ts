@@ -1,0 +1,189 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import { isRegistryError } from '../../src/errors.js';
+import { FirmwareIndex, type FirmwareRecord } from '../../src/index/firmware-index.js';
+import { loadSqlJs } from '../../src/index/sqljs.js';
+import { firmwareBytes, sha256 } from '../helpers/fixtures.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+async function openIndex(t: ExecutionContext, file?: string): Promise<FirmwareIndex> {
+  const index = await FirmwareIndex.open(file ?? path.join(await tempDir(t), 'registry.db'));
+  t.teardown(() => index.close());
+  return index;
+}
+
+function record(name: string, version: string, overrides: Partial<FirmwareRecord> = {}): FirmwareRecord {
+  return {
+    name,
+    version,
+    size: 4096,
+    digest: sha256(firmwareBytes(16)),
+    labels: { app: name },
+    createdAt: new Date().toISOString(),
+    ...overrides,
+  };
+}
+
+/** Reads the index file as another process would: only what is on disk counts. */
+async function rowsOnDisk(file: string): Promise<number> {
+  const SQL = await loadSqlJs();
+  const db = new SQL.Database(await fs.readFile(file));
+  try {
+    return Number(db.exec('SELECT count(*) FROM firmware')[0]?.values[0]?.[0]);
+  } finally {
+    db.close();
+  }
+}
+
+test('index: a new index file is created, migrated and on disk at open', async (t) => {
+  const index = await openIndex(t);
+  t.is(await rowsOnDisk(index.file), 0);
+});
+
+test('index: rows round-trip with labels, digest and time', async (t) => {
+  const index = await openIndex(t);
+  const written = record('base', '1.0.0', { labels: { app: 'base', 'hw/rev': 'esp32-c3' } });
+  index.insert(written);
+  t.deepEqual(index.find('base', '1.0.0'), written);
+  t.is(index.find('base', '2.0.0'), undefined);
+});
+
+test('index: a row is on disk when persist resolves, and survives reopening', async (t) => {
+  const file = path.join(await tempDir(t), 'registry.db');
+  const first = await FirmwareIndex.open(file);
+  first.insert(record('base', '1.0.0'));
+  t.is(await rowsOnDisk(file), 0, 'not durable before persist');
+  await first.persist();
+  t.is(await rowsOnDisk(file), 1);
+  await first.close();
+
+  const second = await openIndex(t, file);
+  t.is(second.find('base', '1.0.0')?.version, '1.0.0');
+});
+
+test('index: concurrent persists share snapshot writes (group commit)', async (t) => {
+  const index = await openIndex(t);
+  const before = index.snapshotsWritten;
+  const persisted: Promise<void>[] = [];
+  for (let i = 0; i < 50; i++) {
+    index.insert(record('base', `1.0.${i}`));
+    persisted.push(index.persist());
+  }
+  await Promise.all(persisted);
+  t.true(index.snapshotsWritten - before <= 2, `${index.snapshotsWritten - before} writes for 50 persists`);
+  t.is(await rowsOnDisk(index.file), 50);
+});
+
+test('index: list sorts by name, then SemVer precedence highest first, then newest first', async (t) => {
+  const index = await openIndex(t);
+  const versions = ['1.0.0', '2.0.0-beta.1', '2.0.0', '1.10.0', '2.0.0-rc.1', '1.2.0'];
+  for (const version of versions) index.insert(record('sensor', version));
+  index.insert(record('base', '0.1.0'));
+  index.insert(record('base', '1.0.0+b1', { createdAt: '2026-01-01T00:00:00.000Z' }));
+  index.insert(record('base', '1.0.0+b2', { createdAt: '2026-01-02T00:00:00.000Z' }));
+  t.deepEqual(
+    index.list().map((row) => `${row.name}@${row.version}`),
+    [
+      'base@1.0.0+b2',
+      'base@1.0.0+b1',
+      'base@0.1.0',
+      'sensor@2.0.0',
+      'sensor@2.0.0-rc.1',
+      'sensor@2.0.0-beta.1',
+      'sensor@1.10.0',
+      'sensor@1.2.0',
+      'sensor@1.0.0',
+    ],
+  );
+  t.deepEqual(index.list({ name: 'base', version: '0.1.0' }).map((row) => row.version), ['0.1.0']);
+  t.deepEqual(index.list({ version: '1.0.0' }).map((row) => row.name), ['sensor']);
+  t.deepEqual(index.list({ name: 'nothing' }), []);
+});
+
+test('index: remove, references and stats', async (t) => {
+  const index = await openIndex(t);
+  const shared = sha256(firmwareBytes());
+  index.insert(record('base', '1.0.0', { digest: shared, size: 10 }));
+  index.insert(record('base', '1.1.0', { digest: shared, size: 10 }));
+  index.insert(record('other', '1.0.0', { size: 5 }));
+  t.is(index.references(shared), 2);
+  t.deepEqual(index.stats(), { versions: 3, distinctDigests: 2, logicalBytes: 25 });
+  t.true(index.remove('base', '1.0.0'));
+  t.false(index.remove('base', '1.0.0'));
+  t.is(index.references(shared), 1);
+});
+
+test('index: a second open of the same file is refused with INDEX_LOCKED', async (t) => {
+  const index = await openIndex(t);
+  const error = await t.throwsAsync(FirmwareIndex.open(index.file));
+  t.true(isRegistryError(error, 'INDEX_LOCKED'));
+});
+
+test('index: the lock is released on close', async (t) => {
+  const file = path.join(await tempDir(t), 'registry.db');
+  await (await FirmwareIndex.open(file)).close();
+  await t.notThrowsAsync(async () => (await FirmwareIndex.open(file)).close());
+  await t.throwsAsync(fs.access(`${file}.lock`));
+});
+
+test('index: a lock left by a process that is gone is taken over', async (t) => {
+  const file = path.join(await tempDir(t), 'registry.db');
+  const gone = spawnSync(process.execPath, ['-e', '0']).pid;
+  await fs.writeFile(`${file}.lock`, JSON.stringify({ pid: gone, host: os.hostname(), since: '2026-01-01T00:00:00Z' }));
+  const index = await openIndex(t, file);
+  t.is(index.list().length, 0);
+});
+
+test('index: a lock held by another host is respected', async (t) => {
+  const file = path.join(await tempDir(t), 'registry.db');
+  await fs.writeFile(`${file}.lock`, JSON.stringify({ pid: 1, host: 'some-other-host', since: '2026-01-01T00:00:00Z' }));
+  const error = await t.throwsAsync(FirmwareIndex.open(file));
+  t.true(isRegistryError(error, 'INDEX_LOCKED'));
+});
+
+test('index: temp files of an interrupted persist are removed at open', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'registry.db');
+  await (await FirmwareIndex.open(file)).close();
+  const stale = `${file}.0b6bdbf2-4a4e-4a8e-9a8e-6f7f1b1b1b1b.tmp`;
+  await fs.writeFile(stale, 'half a snapshot');
+  await fs.writeFile(path.join(dir, 'unrelated.tmp'), 'not ours');
+  await openIndex(t, file);
+  t.deepEqual((await fs.readdir(dir)).sort(), ['registry.db', 'registry.db.lock', 'unrelated.tmp']);
+});
+
+test('index: a file that is not SQLite is refused with INDEX_UNREADABLE', async (t) => {
+  const file = path.join(await tempDir(t), 'registry.db');
+  await fs.writeFile(file, 'this is not a database, just text that is long enough to look like a header');
+  const error = await t.throwsAsync(FirmwareIndex.open(file));
+  t.true(isRegistryError(error, 'INDEX_UNREADABLE'));
+  await t.throwsAsync(fs.access(`${file}.lock`), undefined, 'the lock is released after a failed open');
+});
+
+test("index: the Go registry's database is recognised and refused, not changed", async (t) => {
+  const file = path.join(await tempDir(t), 'registry.db');
+  const SQL = await loadSqlJs();
+  const seed = new SQL.Database();
+  seed.exec(`CREATE TABLE firmware (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, version TEXT NOT NULL,
+    size INTEGER NOT NULL, labels TEXT NOT NULL, created_at DATETIME DEFAULT CURRENT_TIMESTAMP, UNIQUE(name, version))`);
+  const bytes = seed.export();
+  seed.close();
+  await fs.writeFile(file, bytes);
+  const error = await t.throwsAsync(FirmwareIndex.open(file));
+  t.true(isRegistryError(error, 'INDEX_UNREADABLE'));
+  t.true(Buffer.from(bytes).equals(await fs.readFile(file)));
+});
+
+test('index: a schema newer than this registry knows is refused', async (t) => {
+  const file = path.join(await tempDir(t), 'registry.db');
+  const SQL = await loadSqlJs();
+  const future = new SQL.Database();
+  future.exec('PRAGMA user_version = 99');
+  await fs.writeFile(file, future.export());
+  future.close();
+  const error = await t.throwsAsync(FirmwareIndex.open(file));
+  t.true(isRegistryError(error, 'INDEX_UNREADABLE'));
+});

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { ConfigError, DEFAULTS, loadConfig, type Environment } from '../src/config/config.js';
-import { isRegistryError } from '../src/errors.js';
+import { isErrnoCode, isRegistryError } from '../src/errors.js';
 import { createLogger } from '../src/log.js';
 import { startServer } from '../src/server.js';
 
@@ -62,31 +62,25 @@ async function main(argv: string[]): Promise<number> {
     if (typeof value === 'string') env[key] = value;
   }
 
+  // Listen for signals before starting, so a stop asked for during start-up is not lost.
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
   const log = createLogger();
   let server;
   try {
     server = await startServer(loadConfig(env), log);
   } catch (error) {
-    if (error instanceof ConfigError || isRegistryError(error)) {
+    if (error instanceof ConfigError || isRegistryError(error) || isErrnoCode(error, 'EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL')) {
       process.stderr.write(`spore-registry: ${error.message}\n`);
       return 1;
     }
     throw error;
   }
 
-  const running = server;
-  await new Promise<void>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      log.info({ signal }, 'shutting down');
-      running.close().then(resolve, (error: unknown) => {
-        log.error({ err: error }, 'shutdown failed');
-        process.exitCode = 1;
-        resolve();
-      });
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
+  log.info({ signal: await stopSignal }, 'shutting down');
+  await server.close();
   return 0;
 }
 

@@ -1,0 +1,36 @@
+import test from 'ava';
+import { ConfigError, loadConfig } from '../src/config/config.js';
+
+test('config: the defaults serve ./registry and ./registry.db on port 3002', (t) => {
+  t.deepEqual(loadConfig({}), {
+    port: 3002,
+    host: '0.0.0.0',
+    registryDir: './registry',
+    registryDb: './registry.db',
+    maxUploadBytes: 1024 ** 3,
+    tokens: [],
+    publicUrl: undefined,
+  });
+});
+
+test('config: values from the environment, with units and trimming', (t) => {
+  const config = loadConfig({
+    PORT: '8080',
+    MAX_UPLOAD_BYTES: '64M',
+    REGISTRY_TOKENS: ' one, two ,,',
+    PUBLIC_URL: 'https://fw.example.com/registry/',
+    REGISTRY_DIR: '/data/fw',
+  });
+  t.like(config, { port: 8080, maxUploadBytes: 64 * 1024 ** 2, tokens: ['one', 'two'], publicUrl: 'https://fw.example.com/registry', registryDir: '/data/fw' });
+  t.is(loadConfig({ MAX_UPLOAD_BYTES: '2GiB' }).maxUploadBytes, 2 * 1024 ** 3);
+  t.is(loadConfig({ MAX_UPLOAD_BYTES: '1000' }).maxUploadBytes, 1000);
+  t.is(loadConfig({ PORT: '' }).port, 3002, 'empty means default');
+});
+
+test('config: every problem is reported at once', (t) => {
+  const error = t.throws(() => loadConfig({ PORT: '70000', MAX_UPLOAD_BYTES: '0', PUBLIC_URL: 'not a url' }), { instanceOf: ConfigError });
+  t.is(error?.problems.length, 3);
+  t.throws(() => loadConfig({ PORT: '3.5' }), { instanceOf: ConfigError });
+  t.throws(() => loadConfig({ MAX_UPLOAD_BYTES: '1T' }), { instanceOf: ConfigError });
+  t.throws(() => loadConfig({ PUBLIC_URL: 'https://x.example/?q=1' }), { instanceOf: ConfigError });
+});

@@ -41,8 +41,9 @@ export function errorMiddleware(log: Logger) {
       for (const name of ctx.res.getHeaderNames()) {
         if (!KEPT_ON_ERROR.has(name)) ctx.res.removeHeader(name);
       }
-      if (error.code === 'TOO_LARGE' || error.code === 'UPLOAD_ABORTED') {
-        // The rest of the body is not read: a kept-alive connection would parse it as a request.
+      if (!ctx.req.complete) {
+        // Refused before the body was read (too large, no token): close the connection rather
+        // than read a body nobody wants only to keep the connection alive.
         ctx.set('Connection', 'close');
       }
       ctx.status = STATUS_OF[error.code];

@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'DIGEST_MISMATCH'
   | 'SIZE_MISMATCH'
   | 'UPLOAD_ABORTED'
+  | 'BLOB_TRUNCATED'
   | 'INDEX_LOCKED'
   | 'INDEX_UNREADABLE'
   | 'INTERNAL'

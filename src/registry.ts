@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import pLimit from 'p-limit';
-import type { Readable } from 'node:stream';
-import type { ByteRange, StagedBlob } from './cas/blob-store.js';
+import type { StagedBlob } from './cas/blob-store.js';
+import type { Digest } from './cas/digest.js';
 import { checkExpectation } from './cas/expectation.js';
 import type { FsBlobStore } from './cas/fs-blob-store.js';
 import { RegistryError } from './errors.js';
@@ -27,6 +27,13 @@ export interface PublishResult {
   deduplicated: boolean;
 }
 
+export interface BlobDescription {
+  digest: Digest;
+  size: number;
+  /** Publish time of the first version with these bytes, else when the store got them. */
+  since: string;
+}
+
 export interface RepairReport {
   relinked: number;
   missingBlobs: FirmwareRecord[];
@@ -39,6 +46,7 @@ export interface RepairReport {
 export class Registry {
   readonly #versions = new KeyedLock();
   readonly #now: () => Date;
+  #changes = 0;
 
   constructor(private readonly deps: RegistryDeps) {
     this.#now = deps.now ?? (() => new Date());
@@ -85,6 +93,7 @@ export class Registry {
           index.remove(name, version);
           throw error;
         }
+        this.#changes++;
 
         await this.#link(record).catch((error: unknown) => {
           log.error({ err: error, name, version }, 'published, but the version link could not be made; it is re-made at start-up');
@@ -96,22 +105,46 @@ export class Registry {
     }
   }
 
+  /**
+   * Counts committed changes to what is published. Readers that keep derived state (cached
+   * download headers) drop it when this moves.
+   */
+  get changes(): number {
+    return this.#changes;
+  }
+
+  find(name: string, version: string): FirmwareRecord | undefined {
+    return this.deps.index.find(name, version);
+  }
+
+  /** Size of a published digest and when it was first published, from the index alone. */
+  describePublishedBlob(digest: Digest): BlobDescription | undefined {
+    const published = this.deps.index.firstPublished(digest);
+    return published && { digest, size: published.size, since: published.createdAt };
+  }
+
+  /**
+   * What is known about a digest's bytes: as `describePublishedBlob`, or for bytes the store
+   * holds but no version names, since when they are stored. `undefined` when not held at all.
+   */
+  async describeBlob(digest: Digest): Promise<BlobDescription | undefined> {
+    const published = this.describePublishedBlob(digest);
+    if (published) return published;
+    const stored = await this.deps.store.stat(digest);
+    return stored && { digest, size: stored.size, since: stored.storedAt };
+  }
+
   list(filter: ListFilter = {}): FirmwareRecord[] {
     return this.deps.index.list(filter);
   }
 
   /** The record of `name@version`; NOT_FOUND when it is not published. */
   resolve(name: string, version: string): FirmwareRecord {
-    const record = this.deps.index.find(name, version);
+    const record = this.find(name, version);
     if (!record) {
       throw new RegistryError('NOT_FOUND', `firmware ${name} ${version} is not published`, { name, version });
     }
     return record;
-  }
-
-  /** The published bytes, read from the blob (the truth), not from the derived view. */
-  open(record: FirmwareRecord, range?: ByteRange): Promise<Readable> {
-    return this.deps.store.open(record.digest, range);
   }
 
   stats() {

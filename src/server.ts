@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FsBlobStore } from './cas/fs-blob-store.js';
 import type { Config } from './config/config.js';
-import { createApp } from './http/app.js';
+import { createRequestListener } from './http/app.js';
 import { FirmwareIndex } from './index/firmware-index.js';
 import type { Logger } from './log.js';
 import { Registry } from './registry.js';
@@ -39,8 +39,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       log.error({ name: record.name, version: record.version, digest: record.digest }, 'published version has no blob; run fsck');
     }
 
-    const app = createApp({ registry, store, log, maxUploadBytes: config.maxUploadBytes, tokens: config.tokens });
-    const server = http.createServer(app.callback());
+    const listener = createRequestListener({ registry, store, log, maxUploadBytes: config.maxUploadBytes, tokens: config.tokens });
+    const server = http.createServer(listener);
     const draining = { active: false };
     server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
       // While draining, a kept-alive connection is closed as soon as its last answer is out,

@@ -23,14 +23,22 @@ export interface BlobStore {
   /** `stage` then `commit` in one call. Same failures as `stage`. */
   put(source: Readable, expect?: Expectation): Promise<PutResult>;
 
-  /** Size of a stored blob, or `undefined` when the store does not have it. */
-  stat(digest: Digest): Promise<BlobInfo | undefined>;
+  /** Size and age of a stored blob, or `undefined` when the store does not have it. */
+  stat(digest: Digest): Promise<StoredBlobInfo | undefined>;
 
   /**
    * A stream of the blob's bytes, or of `range` (inclusive `start`..`end`, already checked
-   * against the size by the caller). Rejects with BLOB_UNKNOWN when the blob is absent.
+   * against the size by the caller), in chunks of about `chunkSize` bytes. Destroying the
+   * stream releases whatever it holds. Rejects with BLOB_UNKNOWN when the blob is absent.
    */
-  open(digest: Digest, range?: ByteRange): Promise<Readable>;
+  open(digest: Digest, range?: ByteRange, options?: { chunkSize?: number }): Promise<Readable>;
+
+  /**
+   * The bytes of `range` in one buffer: for small ranges, where a stream costs more than the
+   * read. Rejects with BLOB_UNKNOWN when the blob is absent, and with BLOB_TRUNCATED when it
+   * ends before the range does.
+   */
+  read(digest: Digest, range: ByteRange): Promise<Buffer>;
 
   /** Removes a blob. Resolves `false` when it was not there. */
   delete(digest: Digest): Promise<boolean>;
@@ -48,6 +56,11 @@ export interface Expectation {
 export interface BlobInfo {
   digest: Digest;
   size: number;
+}
+
+export interface StoredBlobInfo extends BlobInfo {
+  /** When the store first held these bytes, ISO-8601 UTC. */
+  storedAt: string;
 }
 
 export interface PutResult extends BlobInfo {

@@ -1,14 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, fstat as fstatCallback, read } from 'node:fs';
+import { promisify } from 'node:util';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isErrnoCode, RegistryError, TooLargeError } from '../errors.js';
-import type { BlobInfo, BlobStore, ByteRange, Expectation, PutResult, StagedBlob } from './blob-store.js';
+import type { BlobStore, ByteRange, Expectation, PutResult, StagedBlob, StoredBlobInfo } from './blob-store.js';
+import { DescriptorCache, type Lease } from './descriptor-cache.js';
 import { DigestHasher, digestHex, isDigest, type Digest } from './digest.js';
 import { checkExpectation } from './expectation.js';
 import { fsyncDir } from './fsync-dir.js';
+import { PositionalReadStream } from './positional-read-stream.js';
+
+const fstat = promisify(fstatCallback);
 
 /**
  * The file-system blob store. Layout under `root` (the registry data folder):
@@ -22,6 +27,7 @@ import { fsyncDir } from './fsync-dir.js';
 export class FsBlobStore implements BlobStore {
   readonly blobsDir: string;
   readonly tempDir: string;
+  readonly #descriptors = new DescriptorCache();
 
   private constructor(readonly root: string) {
     this.blobsDir = path.join(root, '.blobs', 'sha256');
@@ -102,35 +108,68 @@ export class FsBlobStore implements BlobStore {
     return false;
   }
 
-  async stat(digest: Digest): Promise<BlobInfo | undefined> {
+  async stat(digest: Digest): Promise<StoredBlobInfo | undefined> {
     try {
       const stats = await fs.stat(this.pathOf(digest));
-      return { digest, size: stats.size };
+      // A blob is never modified after it is linked in: its mtime is when it was stored.
+      return { digest, size: stats.size, storedAt: stats.mtime.toISOString() };
     } catch (error) {
       if (isErrnoCode(error, 'ENOENT')) return undefined;
       throw error;
     }
   }
 
-  async open(digest: Digest, range?: ByteRange): Promise<Readable> {
-    let file: fs.FileHandle;
-    try {
-      file = await fs.open(this.pathOf(digest), 'r');
-    } catch (error) {
-      if (isErrnoCode(error, 'ENOENT')) {
-        throw new RegistryError('BLOB_UNKNOWN', `no blob ${digest} in the store`, { digest });
+  async open(digest: Digest, range?: ByteRange, options: { chunkSize?: number } = {}): Promise<Readable> {
+    const lease = await this.#lease(digest);
+    let end = range?.end;
+    if (end === undefined) {
+      try {
+        end = (await fstat(lease.fd)).size - 1;
+      } catch (error) {
+        lease.release();
+        throw error;
       }
-      throw error;
     }
-    return file.createReadStream({ start: range?.start, end: range?.end, highWaterMark: 1 << 20 });
+    const stream = new PositionalReadStream(lease.fd, range?.start ?? 0, end, options.chunkSize ?? 1 << 20);
+    stream.once('close', lease.release);
+    return stream;
+  }
+
+  async read(digest: Digest, range: ByteRange): Promise<Buffer> {
+    const lease = await this.#lease(digest);
+    try {
+      const buffer = Buffer.allocUnsafe(range.end - range.start + 1);
+      for (let filled = 0; filled < buffer.length; ) {
+        const { bytesRead } = await readAt(lease.fd, buffer, filled, range.start + filled);
+        if (bytesRead === 0) {
+          throw new RegistryError('BLOB_TRUNCATED', `blob ${digest} ends before byte ${range.start + filled}; run fsck`, { digest });
+        }
+        filled += bytesRead;
+      }
+      return buffer;
+    } finally {
+      lease.release();
+    }
   }
 
   async delete(digest: Digest): Promise<boolean> {
+    this.#descriptors.forget(this.pathOf(digest));
     try {
       await fs.unlink(this.pathOf(digest));
       return true;
     } catch (error) {
       if (isErrnoCode(error, 'ENOENT')) return false;
+      throw error;
+    }
+  }
+
+  async #lease(digest: Digest): Promise<Lease> {
+    try {
+      return await this.#descriptors.acquire(this.pathOf(digest));
+    } catch (error) {
+      if (isErrnoCode(error, 'ENOENT')) {
+        throw new RegistryError('BLOB_UNKNOWN', `no blob ${digest} in the store`, { digest });
+      }
       throw error;
     }
   }
@@ -194,6 +233,12 @@ async function linkCreatingParent(existing: string, newPath: string): Promise<vo
     await fsyncDir(path.dirname(path.dirname(newPath)));
     await fs.link(existing, newPath);
   }
+}
+
+function readAt(fd: number, buffer: Buffer, offset: number, position: number): Promise<{ bytesRead: number }> {
+  return new Promise((resolve, reject) =>
+    read(fd, buffer, offset, buffer.length - offset, position, (error, bytesRead) => (error ? reject(error) : resolve({ bytesRead }))),
+  );
 }
 
 async function removeQuietly(file: string): Promise<void> {

@@ -1,10 +1,14 @@
+import type { RequestListener } from 'node:http';
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { BlobStore } from '../cas/blob-store.js';
 import type { Logger } from '../log.js';
 import type { Registry } from '../registry.js';
 import { accessLog } from './access-log.js';
+import { Downloads } from './download/downloads.js';
+import { downloadFastPath } from './download/fast-path.js';
 import { errorMiddleware } from './error-middleware.js';
+import { downloadRoutes } from './routes/downloads.js';
 import { firmwareRoutes } from './routes/firmware.js';
 import { healthRoutes } from './routes/health.js';
 
@@ -16,8 +20,12 @@ export interface AppDeps {
   tokens: readonly string[];
 }
 
-/** The HTTP facade: thin routes over the registry, one error sink, one log line per request. */
-export function createApp(deps: AppDeps): Koa {
+/**
+ * The HTTP facade: thin koa routes over the registry, one error sink, one log line per
+ * request; in front of koa, the download fast path (see fast-path.ts).
+ */
+export function createRequestListener(deps: AppDeps): RequestListener {
+  const downloads = new Downloads(deps.registry, deps.store);
   const app = new Koa();
   // Errors are answered and logged by errorMiddleware; what reaches koa's own handler is a
   // client that went away mid-download, which is not worth a stack trace.
@@ -26,8 +34,14 @@ export function createApp(deps: AppDeps): Koa {
   app.use(errorMiddleware(deps.log));
   const router = new Router();
   firmwareRoutes(router, deps);
+  downloadRoutes(router, downloads);
   healthRoutes(router, deps.registry);
   app.use(router.routes());
   app.use(router.allowedMethods());
-  return app;
+
+  const viaKoa = app.callback();
+  const fastPath = downloadFastPath(downloads, deps.log);
+  return (req, res) => {
+    if (!fastPath(req, res)) void viaKoa(req, res);
+  };
 }

@@ -1,21 +1,20 @@
 import type { Context, Next } from 'koa';
-import { isRegistryError, RegistryError, type ErrorCode } from '../errors.js';
+import { RegistryError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { asRegistryError, errorBody } from './error-response.js';
 import { STATUS_OF } from './error-status.js';
 
-export interface ErrorBody {
-  success: false;
-  error: { code: ErrorCode; message: string; details?: RegistryError['details'] };
-}
+/**
+ * Headers that explain the error itself: RFC 9110 §15.5.6 (405 needs Allow), §15.5.17 (416
+ * names the size in Content-Range), RFC 6750 §3 (401 needs WWW-Authenticate).
+ */
+const KEPT_ON_ERROR = new Set(['allow', 'content-range', 'www-authenticate']);
 
 /**
  * The one error sink (after koa's own): every failure becomes the JSON shape of SPEC §3.
  * Registry errors show their message and facts; anything else is logged with its cause and
  * answered 500 without internals. Router misses (404, 405) get the same shape.
  */
-/** RFC 9110 §15.5.6 (405 needs Allow), RFC 6750 §3 (401 needs WWW-Authenticate). */
-const KEPT_ON_ERROR = new Set(['allow', 'www-authenticate']);
-
 export function errorMiddleware(log: Logger) {
   return async function handleErrors(ctx: Context, next: Next): Promise<void> {
     try {
@@ -29,7 +28,7 @@ export function errorMiddleware(log: Logger) {
         });
       }
     } catch (caught) {
-      const error = isRegistryError(caught) ? caught : internal(caught, ctx, log);
+      const error = asRegistryError(caught, log, ctx);
       ctx.state.error = error;
       if (ctx.headerSent) {
         // Too late for an answer: cut the connection so the client sees a failure, not a short body.
@@ -50,14 +49,4 @@ export function errorMiddleware(log: Logger) {
       ctx.body = errorBody(error);
     }
   };
-}
-
-export function errorBody(error: RegistryError): ErrorBody {
-  const hasDetails = Object.keys(error.details).length > 0;
-  return { success: false, error: { code: error.code, message: error.message, ...(hasDetails ? { details: error.details } : {}) } };
-}
-
-function internal(caught: unknown, ctx: Context, log: Logger): RegistryError {
-  log.error({ err: caught, method: ctx.method, path: ctx.path }, 'unexpected error');
-  return new RegistryError('INTERNAL', 'the registry failed to handle this request; the cause is in its log');
 }

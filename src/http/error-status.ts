@@ -26,6 +26,8 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   DIGEST_MISMATCH: 422,
   SIZE_MISMATCH: 422,
   INTERNAL: 500,
+  // The stored bytes are shorter than the index says: damage for fsck, not the client's fault.
+  BLOB_TRUNCATED: 500,
   INDEX_LOCKED: 503,
   INDEX_UNREADABLE: 503,
   UNAVAILABLE: 503,

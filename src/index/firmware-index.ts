@@ -128,6 +128,12 @@ export class FirmwareIndex {
     );
   }
 
+  /** Size and first publish time of a digest, when any version points at it. */
+  firstPublished(digest: Digest): { size: number; createdAt: string } | undefined {
+    const row = this.db.exec('SELECT size, min(created_at) FROM firmware WHERE digest = ? GROUP BY digest', [digest])[0]?.values[0];
+    return row ? { size: Number(row[0]), createdAt: String(row[1]) } : undefined;
+  }
+
   /** How many versions point at a digest. */
   references(digest: Digest): number {
     return Number(this.db.exec('SELECT count(*) FROM firmware WHERE digest = ?', [digest])[0]?.values[0]?.[0] ?? 0);

@@ -30,8 +30,15 @@ export function blobStoreContract(implementation: string, open: (t: ExecutionCon
     t.is(put.digest, sha256(bytes));
     t.is(put.size, bytes.length);
     t.false(put.deduplicated);
-    t.deepEqual(await store.stat(put.digest), { digest: put.digest, size: bytes.length });
+    t.like(await store.stat(put.digest), { digest: put.digest, size: bytes.length });
     t.true(bytes.equals(await readAll(await store.open(put.digest))));
+  });
+
+  contract('stat tells when the bytes were stored', async (t, store) => {
+    const before = Date.now() - 2000;
+    const { digest } = await store.put(from(firmwareBytes()));
+    const storedAt = Date.parse((await store.stat(digest))?.storedAt ?? '');
+    t.true(storedAt >= before && storedAt <= Date.now() + 2000, String(storedAt));
   });
 
   contract('put of bytes already stored is deduplicated into one blob', async (t, store) => {
@@ -105,7 +112,7 @@ export function blobStoreContract(implementation: string, open: (t: ExecutionCon
     t.is(await store.stat(staged.digest), undefined);
     const committed = await staged.commit();
     t.false(committed.deduplicated);
-    t.deepEqual(await store.stat(staged.digest), { digest: staged.digest, size: bytes.length });
+    t.like(await store.stat(staged.digest), { digest: staged.digest, size: bytes.length });
     await staged.discard();
     t.truthy(await store.stat(staged.digest), 'discard after commit keeps the blob');
   });
@@ -125,10 +132,38 @@ export function blobStoreContract(implementation: string, open: (t: ExecutionCon
     t.true(bytes.subarray(4999).equals(await readAll(await store.open(digest, { start: 4999, end: 4999 }))));
   });
 
-  contract('open, stat and delete of an unknown digest say so', async (t, store) => {
+  contract('open streams in chunks of at most chunkSize', async (t, store) => {
+    const bytes = firmwareBytes(1_000_000);
+    const { digest } = await store.put(from(bytes));
+    const chunks: Buffer[] = [];
+    for await (const chunk of await store.open(digest, undefined, { chunkSize: 65_536 })) chunks.push(chunk as Buffer);
+    t.true(chunks.every((chunk) => chunk.length <= 65_536));
+    t.true(bytes.equals(Buffer.concat(chunks)));
+  });
+
+  contract('read gives exactly the bytes of a range in one buffer', async (t, store) => {
+    const bytes = firmwareBytes(100_000);
+    const { digest } = await store.put(from(bytes));
+    t.true(bytes.subarray(0, 1).equals(await store.read(digest, { start: 0, end: 0 })));
+    t.true(bytes.subarray(95_904).equals(await store.read(digest, { start: 95_904, end: 99_999 })));
+    t.true(bytes.equals(await store.read(digest, { start: 0, end: 99_999 })));
+  });
+
+  contract('a destroyed stream and concurrent reads do not disturb each other', async (t, store) => {
+    const bytes = firmwareBytes(2_000_000);
+    const { digest } = await store.put(from(bytes));
+    const abandoned = await store.open(digest, undefined, { chunkSize: 65_536 });
+    abandoned.once('data', () => abandoned.destroy());
+    const [whole, part] = await Promise.all([readAll(await store.open(digest)), store.read(digest, { start: 10, end: 20 })]);
+    t.true(bytes.equals(whole));
+    t.true(bytes.subarray(10, 21).equals(part));
+  });
+
+  contract('open, read, stat and delete of an unknown digest say so', async (t, store) => {
     const unknown = parseDigest(sha256(Buffer.from('never stored')));
     const error = await t.throwsAsync(store.open(unknown));
     t.true(isRegistryError(error, 'BLOB_UNKNOWN'));
+    t.true(isRegistryError(await t.throwsAsync(store.read(unknown, { start: 0, end: 0 })), 'BLOB_UNKNOWN'));
     t.is(await store.stat(unknown), undefined);
     t.false(await store.delete(unknown));
   });

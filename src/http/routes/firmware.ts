@@ -2,10 +2,8 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { BlobStore } from '../../cas/blob-store.js';
 import { RegistryError } from '../../errors.js';
-import { checkName, checkVersion } from '../../firmware/identifiers.js';
 import type { ListFilter } from '../../index/firmware-index.js';
 import type { Registry } from '../../registry.js';
-import { attachment, digestField, etagOf, httpDate } from '../download-headers.js';
 import { receiveUpload, type Upload } from '../receive-upload.js';
 import { publishJson, recordJson } from '../record-json.js';
 import { requireWriteToken } from '../write-auth.js';
@@ -17,7 +15,7 @@ export interface FirmwareRouteDeps {
   tokens: readonly string[];
 }
 
-/** The seed's routes (SPEC §3): publish, list, download. */
+/** The seed's routes (SPEC §3): publish and list (downloads are in downloads.ts). */
 export function firmwareRoutes(router: Router, { registry, store, maxUploadBytes, tokens }: FirmwareRouteDeps): void {
   router.post('/firmware', requireWriteToken(tokens), receiveUpload(store, maxUploadBytes), async (ctx) => {
     const { metadata, staged } = ctx.state.upload as Upload;
@@ -31,22 +29,6 @@ export function firmwareRoutes(router: Router, { registry, store, maxUploadBytes
 
   router.get('/firmware', (ctx) => {
     ctx.body = registry.list(listFilter(ctx)).map(recordJson);
-  });
-
-  router.get('/firmware/:name/:version', async (ctx) => {
-    const record = registry.resolve(checkName(ctx.params.name), checkVersion(ctx.params.version));
-    ctx.set({
-      'Content-Type': 'application/octet-stream',
-      'Content-Disposition': attachment(`${record.name}-${record.version}.bin`),
-      ETag: etagOf(record.digest),
-      'Last-Modified': httpDate(record.createdAt),
-      'Cache-Control': 'no-cache',
-      'Repr-Digest': digestField(record.digest),
-      'Content-Digest': digestField(record.digest),
-    });
-    ctx.status = 200;
-    if (ctx.method !== 'HEAD') ctx.body = await registry.open(record);
-    ctx.length = record.size;
   });
 }
 

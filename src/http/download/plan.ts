@@ -1,0 +1,60 @@
+import { byteRangesBody, type ByteRangesBody } from './byteranges.js';
+import { evaluateConditionals, rangeApplies, type ConditionalHeaders } from './conditionals.js';
+import { parseRange, type ByteRange } from './range.js';
+import { OCTET_STREAM, type Representation } from './representation.js';
+
+export interface DownloadRequest extends ConditionalHeaders {
+  method: 'GET' | 'HEAD';
+  range?: string;
+  ifRange?: string;
+}
+
+/** What to answer, decided before a byte is read. */
+export type DownloadPlan =
+  | { status: 200; headers: Record<string, string>; body: boolean }
+  | { status: 206; headers: Record<string, string>; range: ByteRange }
+  | { status: 206; headers: Record<string, string>; multipart: ByteRangesBody }
+  | { status: 304; headers: Record<string, string> }
+  | { status: 412 }
+  | { status: 416; headers: Record<string, string> };
+
+/**
+ * The one decision every download URL shares (SPEC §4), in RFC 9110's order: preconditions
+ * (§13.2.2), then Range with If-Range (§14.2, §13.1.5). HEAD answers as GET would, without a
+ * body, and ignores Range (SPEC §4: a HEAD is for the size and validators of the whole).
+ */
+export function planDownload(request: DownloadRequest, representation: Representation): DownloadPlan {
+  const { common, content, full, size, validators } = representation;
+  const outcome = evaluateConditionals(request, validators);
+  if (outcome === 'precondition-failed') return { status: 412 };
+  // RFC 9110 §15.4.5: a 304 carries the fields a 200 would have sent that describe the cache.
+  if (outcome === 'not-modified') return { status: 304, headers: common };
+
+  const whole: DownloadPlan = { status: 200, headers: full, body: request.method === 'GET' };
+  if (request.method === 'HEAD' || !rangeApplies(request.ifRange, validators)) return whole;
+
+  const decision = parseRange(request.range, size);
+  switch (decision.kind) {
+    case 'none':
+      return whole;
+    case 'unsatisfiable':
+      return { status: 416, headers: { 'Content-Range': `bytes */${size}` } };
+    case 'ranges': {
+      if (!decision.multipart) {
+        const range = decision.ranges[0] as ByteRange;
+        return {
+          status: 206,
+          headers: { ...common, ...content, 'Content-Range': `bytes ${range.start}-${range.end}/${size}`, 'Content-Length': String(range.end - range.start + 1) },
+          range,
+        };
+      }
+      const multipart = byteRangesBody(decision.ranges, size, content['Content-Type'] ?? OCTET_STREAM);
+      const { 'Content-Type': _single, ...rest } = content;
+      return {
+        status: 206,
+        headers: { ...common, ...rest, 'Content-Type': multipart.contentType, 'Content-Length': String(multipart.contentLength) },
+        multipart,
+      };
+    }
+  }
+}

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FsBlobStore } from './cas/fs-blob-store.js';
 import type { Config } from './config/config.js';
-import { createRequestListener } from './http/app.js';
+import { createFacade, type Facade } from './http/app.js';
 import { FirmwareIndex } from './index/firmware-index.js';
 import type { Logger } from './log.js';
 import { Registry } from './registry.js';
@@ -13,6 +13,7 @@ export interface RunningServer {
   url: string;
   port: number;
   registry: Registry;
+  activity: Facade['activity'];
   /** Stops accepting, lets requests in flight finish, persists, releases the index. */
   close(): Promise<void>;
 }
@@ -39,8 +40,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       log.error({ name: record.name, version: record.version, digest: record.digest }, 'published version has no blob; run fsck');
     }
 
-    const listener = createRequestListener({ registry, store, log, maxUploadBytes: config.maxUploadBytes, tokens: config.tokens });
-    const server = http.createServer(listener);
+    const facade = createFacade({ registry, store, log, maxUploadBytes: config.maxUploadBytes, tokens: config.tokens });
+    const server = http.createServer(facade.listener);
+    // A client that stops reading (or sending) is cut off, which releases what its request
+    // holds; a slow but moving download is not. Uploads may take longer than Node's default
+    // five minutes for a whole request, so that limit is off and the idle limit guards them.
+    server.timeout = config.idleTimeoutMs;
+    server.requestTimeout = 0;
     const draining = { active: false };
     server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
       // While draining, a kept-alive connection is closed as soon as its last answer is out,
@@ -78,6 +84,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       url,
       port,
       registry,
+      activity: facade.activity,
       close: () => (closing ??= shutdown(server, index, log, draining)),
     };
   } catch (error) {

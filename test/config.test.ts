@@ -10,6 +10,7 @@ test('config: the defaults serve ./registry and ./registry.db on port 3002', (t)
     maxUploadBytes: 1024 ** 3,
     tokens: [],
     publicUrl: undefined,
+    idleTimeoutMs: 60_000,
   });
 });
 
@@ -25,12 +26,15 @@ test('config: values from the environment, with units and trimming', (t) => {
   t.is(loadConfig({ MAX_UPLOAD_BYTES: '2GiB' }).maxUploadBytes, 2 * 1024 ** 3);
   t.is(loadConfig({ MAX_UPLOAD_BYTES: '1000' }).maxUploadBytes, 1000);
   t.is(loadConfig({ PORT: '' }).port, 3002, 'empty means default');
+  t.is(loadConfig({ IDLE_TIMEOUT_SECONDS: '0.5' }).idleTimeoutMs, 500);
 });
 
 test('config: every problem is reported at once', (t) => {
   const error = t.throws(() => loadConfig({ PORT: '70000', MAX_UPLOAD_BYTES: '0', PUBLIC_URL: 'not a url' }), { instanceOf: ConfigError });
   t.is(error?.problems.length, 3);
   t.throws(() => loadConfig({ PORT: '3.5' }), { instanceOf: ConfigError });
+  t.throws(() => loadConfig({ IDLE_TIMEOUT_SECONDS: '0' }), { instanceOf: ConfigError });
+  t.throws(() => loadConfig({ IDLE_TIMEOUT_SECONDS: 'soon' }), { instanceOf: ConfigError });
   t.throws(() => loadConfig({ MAX_UPLOAD_BYTES: '1T' }), { instanceOf: ConfigError });
   t.throws(() => loadConfig({ PUBLIC_URL: 'https://x.example/?q=1' }), { instanceOf: ConfigError });
 });

@@ -9,6 +9,8 @@ export interface Config {
   tokens: string[];
   /** Absolute base for URLs in responses, without a trailing slash. */
   publicUrl: string | undefined;
+  /** A connection with no bytes moving either way for this long is closed. */
+  idleTimeoutMs: number;
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -27,6 +29,7 @@ export const DEFAULTS = {
   REGISTRY_DIR: './registry',
   REGISTRY_DB: './registry.db',
   MAX_UPLOAD_BYTES: String(1024 ** 3),
+  IDLE_TIMEOUT_SECONDS: '60',
 } as const;
 
 const UNITS: Record<string, number> = { '': 1, K: 1024, KIB: 1024, M: 1024 ** 2, MIB: 1024 ** 2, G: 1024 ** 3, GIB: 1024 ** 3 };
@@ -48,6 +51,11 @@ export function loadConfig(env: Environment): Config {
     problems.push(
       `MAX_UPLOAD_BYTES must be a positive number of bytes, optionally with K, M or G (binary units), not ${JSON.stringify(read('MAX_UPLOAD_BYTES'))}`,
     );
+  }
+
+  const idleTimeoutSeconds = Number(read('IDLE_TIMEOUT_SECONDS'));
+  if (!(idleTimeoutSeconds > 0 && idleTimeoutSeconds <= 86_400)) {
+    problems.push(`IDLE_TIMEOUT_SECONDS must be a number of seconds from 0.001 to 86400, not ${JSON.stringify(read('IDLE_TIMEOUT_SECONDS'))}`);
   }
 
   const tokens = (env.REGISTRY_TOKENS ?? '').split(',').map((token) => token.trim()).filter(Boolean);
@@ -74,6 +82,7 @@ export function loadConfig(env: Environment): Config {
     maxUploadBytes: maxUploadBytes ?? 0,
     tokens,
     publicUrl,
+    idleTimeoutMs: Math.round(idleTimeoutSeconds * 1000),
   };
 }
 

@@ -24,7 +24,13 @@ export interface AppDeps {
  * The HTTP facade: thin koa routes over the registry, one error sink, one log line per
  * request; in front of koa, the download fast path (see fast-path.ts).
  */
-export function createRequestListener(deps: AppDeps): RequestListener {
+export interface Facade {
+  listener: RequestListener;
+  /** What is in flight now (for tests and metrics). */
+  activity(): { downloads: number };
+}
+
+export function createFacade(deps: AppDeps): Facade {
   const downloads = new Downloads(deps.registry, deps.store);
   const app = new Koa();
   // Errors are answered and logged by errorMiddleware; what reaches koa's own handler is a
@@ -41,7 +47,10 @@ export function createRequestListener(deps: AppDeps): RequestListener {
 
   const viaKoa = app.callback();
   const fastPath = downloadFastPath(downloads, deps.log);
-  return (req, res) => {
-    if (!fastPath(req, res)) void viaKoa(req, res);
+  return {
+    listener: (req, res) => {
+      if (!fastPath(req, res)) void viaKoa(req, res);
+    },
+    activity: () => ({ downloads: downloads.bodiesInFlight }),
   };
 }

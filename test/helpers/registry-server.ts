@@ -18,6 +18,8 @@ export interface TestRegistry {
   post(upload: Multipart, headers?: Record<string, string>): Promise<RawResponse>;
   publish(metadata: unknown, firmware: Buffer): Promise<RawResponse>;
   get(pathAndQuery: string, headers?: Record<string, string>): Promise<RawResponse>;
+  /** What the server has in flight now. */
+  activity(): { downloads: number };
   /** Stops the server and starts a new one on the same data (a new port). */
   restart(): Promise<void>;
   close(): Promise<void>;
@@ -53,6 +55,7 @@ export async function startRegistry(t: ExecutionContext, env: Environment = {}, 
       }),
     publish: (metadata, firmware) => registry.post(firmwareUpload(metadata, firmware)),
     get: (pathAndQuery, headers = {}) => request(`${server.url}${pathAndQuery}`, { headers }),
+    activity: () => server.activity(),
     async restart() {
       await server.close();
       server = await startServer(config, log);

@@ -33,6 +33,11 @@ export class Downloads {
     private readonly store: BlobStore,
   ) {}
 
+  /** Bodies being sent right now. */
+  get bodiesInFlight(): number {
+    return this.#bodiesInFlight;
+  }
+
   /** A published version, or `undefined`. Synchronous: it never touches the disk. */
   version(name: string, version: string): Representation | undefined {
     return this.#cached(`v ${name} ${version}`, () => {

@@ -1,0 +1,330 @@
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import test, { type ExecutionContext } from 'ava';
+import { FsBlobStore } from '../../src/cas/fs-blob-store.js';
+import { firmwareBytes, sha256 } from '../helpers/fixtures.js';
+import { request, type RawResponse } from '../helpers/http.js';
+import { startRegistry, type TestRegistry } from '../helpers/registry-server.js';
+
+const SIZE = 10_000;
+
+interface Published {
+  registry: TestRegistry;
+  bytes: Buffer;
+  etag: string;
+  lastModified: string;
+}
+
+async function publishOne(t: ExecutionContext, env: Record<string, string> = {}): Promise<Published> {
+  const registry = await startRegistry(t, env);
+  const bytes = firmwareBytes(SIZE);
+  t.is((await registry.publish({ name: 'base', version: '1.0.0' }, bytes)).status, 201);
+  const head = await request(`${registry.url}/firmware/base/1.0.0`, { method: 'HEAD' });
+  return { registry, bytes, etag: String(head.headers.etag), lastModified: String(head.headers['last-modified']) };
+}
+
+/** Every row of SPEC §4 is checked on both URLs of the same bytes. */
+const URLS = {
+  version: (_bytes: Buffer) => '/firmware/base/1.0.0',
+  digest: (bytes: Buffer) => `/blobs/sha256/${sha256(bytes).slice(7)}`,
+};
+
+function both(title: string, check: (t: ExecutionContext, get: (headers?: Record<string, string>, method?: string) => Promise<RawResponse>, p: Published, kind: keyof typeof URLS) => Promise<void>) {
+  for (const kind of Object.keys(URLS) as (keyof typeof URLS)[]) {
+    test(`download (${kind} URL): ${title}`, async (t) => {
+      const published = await publishOne(t);
+      const url = `${published.registry.url}${URLS[kind](published.bytes)}`;
+      await check(t, (headers = {}, method = 'GET') => request(url, { method, headers }), published, kind);
+    });
+  }
+}
+
+function assertValidators(t: ExecutionContext, answer: RawResponse, p: Published, kind: keyof typeof URLS): void {
+  t.is(answer.headers.etag, `"${sha256(p.bytes)}"`);
+  t.is(answer.headers['last-modified'], p.lastModified);
+  t.is(answer.headers['cache-control'], kind === 'version' ? 'no-cache' : 'public, max-age=31536000, immutable');
+  t.is(answer.headers['accept-ranges'], 'bytes');
+  t.is(answer.headers['repr-digest'], `sha-256=:${Buffer.from(sha256(p.bytes).slice(7), 'hex').toString('base64')}:`);
+}
+
+function assertError(t: ExecutionContext, answer: RawResponse, status: number, code: string): void {
+  t.is(answer.status, status);
+  t.is(answer.json().error.code, code);
+}
+
+both('GET is 200 with the whole body, every header, never compressed or chunked', async (t, get, p, kind) => {
+  const answer = await get({ 'Accept-Encoding': 'gzip, br' });
+  t.is(answer.status, 200);
+  t.true(answer.body.equals(p.bytes));
+  assertValidators(t, answer, p, kind);
+  t.is(answer.headers['content-length'], String(SIZE));
+  t.is(answer.headers['content-type'], 'application/octet-stream');
+  t.is(answer.headers['content-digest'], answer.headers['repr-digest']);
+  t.is(answer.headers['content-disposition'], kind === 'version' ? 'attachment; filename="base-1.0.0.bin"' : undefined);
+  t.is(answer.headers['content-encoding'], undefined);
+  t.is(answer.headers['transfer-encoding'], undefined);
+});
+
+both('HEAD has the headers of GET, no body, and ignores Range', async (t, get, p, kind) => {
+  const full = await get();
+  for (const headers of [{}, { Range: 'bytes=0-0' }] as Record<string, string>[]) {
+    const head = await get(headers, 'HEAD');
+    t.is(head.status, 200);
+    t.is(head.body.length, 0);
+    for (const name of ['etag', 'last-modified', 'cache-control', 'accept-ranges', 'repr-digest', 'content-digest', 'content-length', 'content-type']) {
+      t.is(head.headers[name], full.headers[name], name);
+    }
+    t.is(head.headers['content-range'], undefined);
+  }
+  assertValidators(t, full, p, kind);
+});
+
+both('If-None-Match that matches (weakly, in lists, *) is 304 with validators and no body', async (t, get, p, kind) => {
+  for (const value of [p.etag, `W/${p.etag}`, `"nope", ${p.etag}`, '*']) {
+    const answer = await get({ 'If-None-Match': value });
+    t.is(answer.status, 304, value);
+    t.is(answer.body.length, 0);
+    assertValidators(t, answer, p, kind);
+  }
+  t.is((await get({ 'If-None-Match': '"nope"' })).status, 200);
+});
+
+both('If-None-Match present makes If-Modified-Since ignored', async (t, get, p) => {
+  t.is((await get({ 'If-None-Match': '"nope"', 'If-Modified-Since': p.lastModified })).status, 200);
+});
+
+both('If-Modified-Since at or after Last-Modified is 304; before, or not a date, is 200', async (t, get, p) => {
+  const before = new Date(Date.parse(p.lastModified) - 1000).toUTCString();
+  const after = new Date(Date.parse(p.lastModified) + 1000).toUTCString();
+  t.is((await get({ 'If-Modified-Since': p.lastModified })).status, 304);
+  t.is((await get({ 'If-Modified-Since': after })).status, 304);
+  t.is((await get({ 'If-Modified-Since': before })).status, 200);
+  t.is((await get({ 'If-Modified-Since': 'yesterday' })).status, 200);
+});
+
+both('If-Match that does not match strongly, or If-Unmodified-Since before, is 412 JSON', async (t, get, p) => {
+  assertError(t, await get({ 'If-Match': '"nope"' }), 412, 'PRECONDITION_FAILED');
+  assertError(t, await get({ 'If-Match': `W/${p.etag}` }), 412, 'PRECONDITION_FAILED');
+  assertError(t, await get({ 'If-Unmodified-Since': new Date(Date.parse(p.lastModified) - 1000).toUTCString() }), 412, 'PRECONDITION_FAILED');
+  t.is((await get({ 'If-Match': p.etag })).status, 200);
+  t.is((await get({ 'If-Unmodified-Since': p.lastModified })).status, 200);
+});
+
+both('single ranges are 206 with exact Content-Range, length and bytes; the end is clamped', async (t, get, p, kind) => {
+  const cases: [string, number, number][] = [
+    ['bytes=0-0', 0, 0],
+    ['bytes=500-1499', 500, 1499],
+    ['bytes=500-', 500, 9999],
+    ['bytes=-500', 9500, 9999],
+    ['bytes=9000-10000', 9000, 9999],
+    ['BYTES=1-2', 1, 2],
+  ];
+  for (const [range, start, end] of cases) {
+    const answer = await get({ Range: range });
+    t.is(answer.status, 206, range);
+    t.is(answer.headers['content-range'], `bytes ${start}-${end}/${SIZE}`, range);
+    t.is(answer.headers['content-length'], String(end - start + 1));
+    t.true(answer.body.equals(p.bytes.subarray(start, end + 1)), range);
+    t.is(answer.headers['content-digest'], undefined);
+    assertValidators(t, answer, p, kind);
+  }
+});
+
+both('unsatisfiable ranges are 416 with Content-Range bytes */size', async (t, get) => {
+  for (const range of ['bytes=10000-', 'bytes=10000-20000', 'bytes=-0', 'bytes=500-100']) {
+    const answer = await get({ Range: range });
+    assertError(t, answer, 416, 'RANGE_NOT_SATISFIABLE');
+    t.is(answer.headers['content-range'], `bytes */${SIZE}`, range);
+  }
+});
+
+both('several ranges are multipart/byteranges, byte for byte, with an exact length', async (t, get, p) => {
+  const answer = await get({ Range: 'bytes=-10, 0-99,5000-5009,20000-30000' });
+  t.is(answer.status, 206);
+  const type = String(answer.headers['content-type']);
+  const boundary = /^multipart\/byteranges; boundary=([0-9a-z]+)$/.exec(type)?.[1];
+  t.truthy(boundary, `an unquoted lower-case boundary: ${type}`);
+  t.is(answer.headers['content-length'], String(answer.body.length));
+  const parts = parseByteRanges(answer.body, boundary ?? '');
+  t.deepEqual(
+    parts.map((part) => part.contentRange),
+    [`bytes 9990-9999/${SIZE}`, `bytes 0-99/${SIZE}`, `bytes 5000-5009/${SIZE}`],
+  );
+  for (const part of parts) {
+    t.is(part.contentType, 'application/octet-stream');
+    t.true(part.bytes.equals(p.bytes.subarray(part.start, part.end + 1)), part.contentRange);
+  }
+});
+
+both('150 ranges in one request (SWUpdate) come back as 150 parts', async (t, get, p) => {
+  const specs = Array.from({ length: 150 }, (_, i) => `${i * 60}-${i * 60 + 9}`);
+  const answer = await get({ Range: `bytes=${specs.join(',')}` });
+  t.is(answer.status, 206);
+  const boundary = String(answer.headers['content-type']).split('boundary=')[1] ?? '';
+  const parts = parseByteRanges(answer.body, boundary);
+  t.is(parts.length, 150);
+  t.true(parts.every((part) => part.bytes.equals(p.bytes.subarray(part.start, part.end + 1))));
+});
+
+both('more than 200 ranges, a malformed Range, or another unit give the whole body', async (t, get, p) => {
+  const many = `bytes=${Array.from({ length: 201 }, (_, i) => `${i * 10}-${i * 10 + 1}`).join(',')}`;
+  for (const range of [many, 'bytes=abc', 'bytes=', 'items=0-5', 'bytes=1-2-3']) {
+    const answer = await get({ Range: range });
+    t.is(answer.status, 200, range.slice(0, 20));
+    t.true(answer.body.equals(p.bytes));
+  }
+});
+
+both('If-Range equal to the ETag or exactly Last-Modified honours the Range; anything else gives 200', async (t, get, p) => {
+  t.is((await get({ Range: 'bytes=0-0', 'If-Range': p.etag })).status, 206);
+  t.is((await get({ Range: 'bytes=0-0', 'If-Range': p.lastModified })).status, 206);
+  t.is((await get({ Range: 'bytes=0-0', 'If-Range': `W/${p.etag}` })).status, 200);
+  t.is((await get({ Range: 'bytes=0-0', 'If-Range': '"older"' })).status, 200);
+  t.is((await get({ Range: 'bytes=0-0', 'If-Range': new Date(Date.parse(p.lastModified) + 1000).toUTCString() })).status, 200);
+});
+
+both('If-None-Match that matches, together with Range, is 304', async (t, get, p) => {
+  const answer = await get({ 'If-None-Match': p.etag, Range: 'bytes=0-0' });
+  t.is(answer.status, 304);
+  t.is(answer.body.length, 0);
+});
+
+test('download: unknown names, versions and digests are 404; a malformed digest is 400; other methods 405', async (t) => {
+  const { registry, bytes } = await publishOne(t);
+  assertError(t, await registry.get('/firmware/base/9.9.9'), 404, 'NOT_FOUND');
+  assertError(t, await registry.get(`/blobs/sha256/${'0'.repeat(64)}`), 404, 'BLOB_UNKNOWN');
+  t.is((await request(`${registry.url}/blobs/sha256/${'0'.repeat(64)}`, { method: 'HEAD' })).status, 404, 'HEAD: the status, no body');
+  for (const bad of ['abc', 'A'.repeat(64), `${'0'.repeat(63)}g`, `sha256:${'0'.repeat(64)}`]) {
+    assertError(t, await registry.get(`/blobs/sha256/${bad}`), 400, 'DIGEST_INVALID');
+  }
+  for (const url of ['/firmware/base/1.0.0', `/blobs/sha256/${sha256(bytes).slice(7)}`]) {
+    const answer = await request(`${registry.url}${url}`, { method: 'DELETE' });
+    t.is(answer.status, 405);
+    t.is(answer.headers.allow, 'HEAD, GET');
+    t.is(answer.json().error.code, 'METHOD_NOT_ALLOWED');
+  }
+});
+
+test('download: bytes the store holds but no version names are served by digest, dated when stored', async (t) => {
+  const registry = await startRegistry(t);
+  const bytes = firmwareBytes();
+  const store = await FsBlobStore.open(registry.dataDir);
+  await store.put(Readable.from([bytes]));
+  const answer = await registry.get(`/blobs/sha256/${sha256(bytes).slice(7)}`);
+  t.is(answer.status, 200);
+  t.true(answer.body.equals(bytes));
+  const stored = (await fs.stat(store.pathOf(sha256(bytes)))).mtime;
+  t.is(answer.headers['last-modified'], new Date(Math.floor(stored.getTime() / 1000) * 1000).toUTCString());
+  t.like(answer.headers, {
+    etag: `"${sha256(bytes)}"`,
+    'content-length': String(bytes.length),
+    'cache-control': 'public, max-age=31536000, immutable',
+    'accept-ranges': 'bytes',
+  });
+  // Not published, so answered through koa rather than the fast path: the same rules apply.
+  const url = `/blobs/sha256/${sha256(bytes).slice(7)}`;
+  const range = await registry.get(url, { Range: 'bytes=10-19' });
+  t.is(range.status, 206);
+  t.true(range.body.equals(bytes.subarray(10, 20)));
+  t.is((await registry.get(url, { 'If-None-Match': `"${sha256(bytes)}"` })).status, 304);
+  const unsatisfiable = await registry.get(url, { Range: `bytes=${bytes.length}-` });
+  assertError(t, unsatisfiable, 416, 'RANGE_NOT_SATISFIABLE');
+  t.is(unsatisfiable.headers['content-range'], `bytes */${bytes.length}`);
+  assertError(t, await registry.get(url, { 'If-Match': '"nope"' }), 412, 'PRECONDITION_FAILED');
+  t.like(registry.logs.findLast((line) => line.path === url), { status: 412, code: 'PRECONDITION_FAILED' });
+});
+
+test('download: a large body arrives whole, through many chunks', async (t) => {
+  const registry = await startRegistry(t);
+  const bytes = firmwareBytes(5 * 1024 * 1024 + 7);
+  await registry.publish({ name: 'big', version: '1.0.0' }, bytes);
+  const answer = await registry.get('/firmware/big/1.0.0');
+  t.true(answer.body.equals(bytes));
+  const range = await registry.get('/firmware/big/1.0.0', { Range: 'bytes=1000000-4999999' });
+  t.true(range.body.equals(bytes.subarray(1_000_000, 5_000_000)), 'a large range streams too');
+});
+
+test('download: a blob cut short on disk ends the connection instead of passing as whole', async (t) => {
+  const registry = await startRegistry(t);
+  const bytes = firmwareBytes(3 * 1024 * 1024);
+  await registry.publish({ name: 'base', version: '1.0.0' }, bytes);
+  const blob = path.join(registry.dataDir, '.blobs', 'sha256', sha256(bytes).slice(7, 9), sha256(bytes).slice(7));
+  await fs.chmod(blob, 0o644);
+  await fs.truncate(blob, 1024 * 1024);
+  await t.throwsAsync(registry.get('/firmware/base/1.0.0'), { message: /aborted|socket hang up|ECONNRESET/ });
+  assertError(t, await registry.get('/firmware/base/1.0.0', { Range: 'bytes=2000000-2000009' }), 500, 'BLOB_TRUNCATED');
+});
+
+test('download: a client that disconnects mid-body releases it, and others are served', async (t) => {
+  const registry = await startRegistry(t);
+  const bytes = firmwareBytes(16 * 1024 * 1024);
+  await registry.publish({ name: 'big', version: '1.0.0' }, bytes);
+  const { port } = new URL(registry.url);
+  const socket = net.connect(Number(port), '127.0.0.1');
+  socket.write('GET /firmware/big/1.0.0 HTTP/1.1\r\nHost: x\r\n\r\n');
+  await new Promise((resolve) => socket.once('data', resolve));
+  t.is(registry.activity().downloads, 1);
+  socket.destroy();
+  await waitFor(() => registry.activity().downloads === 0);
+  t.true((await registry.get('/firmware/big/1.0.0')).body.equals(bytes));
+});
+
+test('download: a client that stops reading is cut off after the idle timeout, and releases the body', async (t) => {
+  const registry = await startRegistry(t, { IDLE_TIMEOUT_SECONDS: '0.5' });
+  const bytes = firmwareBytes(32 * 1024 * 1024);
+  await registry.publish({ name: 'big', version: '1.0.0' }, bytes);
+  const { port } = new URL(registry.url);
+  const socket = net.connect({ port: Number(port), host: '127.0.0.1' });
+  socket.write('GET /firmware/big/1.0.0 HTTP/1.1\r\nHost: x\r\n\r\n');
+  await new Promise((resolve) => socket.once('data', resolve));
+  socket.pause();
+  t.is(registry.activity().downloads, 1);
+  const closed = new Promise((resolve) => socket.once('close', resolve));
+  await waitFor(() => registry.activity().downloads === 0, 10_000);
+  socket.resume();
+  await closed;
+  t.pass('the server closed the connection');
+});
+
+function parseByteRanges(body: Buffer, boundary: string) {
+  const parts: { contentType: string; contentRange: string; start: number; end: number; bytes: Buffer }[] = [];
+  let at = 0;
+  const expect = (text: string) => {
+    if (body.subarray(at, at + text.length).toString('latin1') !== text) {
+      throw new Error(`expected ${JSON.stringify(text)} at ${at}, found ${JSON.stringify(body.subarray(at, at + text.length).toString('latin1'))}`);
+    }
+    at += text.length;
+  };
+  for (;;) {
+    expect(`\r\n--${boundary}`);
+    if (body.subarray(at, at + 2).toString() === '--') {
+      expect('--\r\n');
+      if (at !== body.length) throw new Error('bytes after the close delimiter');
+      return parts;
+    }
+    expect('\r\n');
+    const headersEnd = body.indexOf('\r\n\r\n', at);
+    const headers = Object.fromEntries(
+      body
+        .subarray(at, headersEnd)
+        .toString('latin1')
+        .split('\r\n')
+        .map((line) => line.split(': ') as [string, string]),
+    );
+    at = headersEnd + 4;
+    const [, start, end] = /^bytes (\d+)-(\d+)\/\d+$/.exec(headers['Content-Range'] ?? '') ?? [];
+    const length = Number(end) - Number(start) + 1;
+    parts.push({ contentType: String(headers['Content-Type']), contentRange: String(headers['Content-Range']), start: Number(start), end: Number(end), bytes: body.subarray(at, at + length) });
+    at += length;
+  }
+}
+
+async function waitFor(condition: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

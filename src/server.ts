@@ -47,12 +47,6 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     // five minutes for a whole request, so that limit is off and the idle limit guards them.
     server.timeout = config.idleTimeoutMs;
     server.requestTimeout = 0;
-    const draining = { active: false };
-    server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
-      // While draining, a kept-alive connection is closed as soon as its last answer is out,
-      // instead of idling until its keep-alive timeout.
-      res.once('close', () => draining.active && setImmediate(() => server.closeIdleConnections()));
-    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => {
@@ -85,7 +79,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       port,
       registry,
       activity: facade.activity,
-      close: () => (closing ??= shutdown(server, index, log, draining)),
+      close: () => (closing ??= shutdown(server, index, log)),
     };
   } catch (error) {
     await index.close();
@@ -93,9 +87,11 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   }
 }
 
-async function shutdown(server: http.Server, index: FirmwareIndex, log: Logger, draining: { active: boolean }): Promise<void> {
-  draining.active = true;
+async function shutdown(server: http.Server, index: FirmwareIndex, log: Logger): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // Idle kept-alive connections close now; busy ones a moment after their answer is out,
+  // instead of idling until the keep-alive timeout.
+  server.keepAliveTimeout = 1;
   server.closeIdleConnections();
   const cut = setTimeout(() => {
     log.warn({}, `requests still running after ${DRAIN_MS} ms; closing their connections`);

@@ -28,21 +28,24 @@ export class DescriptorCache {
 
   constructor(private readonly capacity = 256) {}
 
-  /** Rejects with the open's error (ENOENT when the file is not there). */
-  async acquire(file: string): Promise<Lease> {
-    let entry = this.#entries.get(file);
+  /**
+   * A descriptor of the file `key` names; `locate` gives its path, and is only called when
+   * the file is not open yet. Rejects with the open's error (ENOENT when it is not there).
+   */
+  async acquire(key: string, locate: () => string = () => key): Promise<Lease> {
+    let entry = this.#entries.get(key);
     if (entry && !entry.stale) {
       // Most recently used goes last.
-      this.#entries.delete(file);
-      this.#entries.set(file, entry);
+      this.#entries.delete(key);
+      this.#entries.set(key, entry);
     } else {
-      const opened: Entry = { opening: openForReading(file), fd: undefined, leases: 0, stale: false };
+      const opened: Entry = { opening: openForReading(locate()), fd: undefined, leases: 0, stale: false };
       entry = opened;
-      this.#entries.set(file, opened);
+      this.#entries.set(key, opened);
       opened.opening.then(
         (fd) => (opened.fd = fd),
         () => {
-          if (this.#entries.get(file) === opened) this.#entries.delete(file);
+          if (this.#entries.get(key) === opened) this.#entries.delete(key);
         },
       );
     }
@@ -68,11 +71,11 @@ export class DescriptorCache {
   }
 
   /** The file is gone from the store: stop handing out its descriptor. */
-  forget(file: string): void {
-    const entry = this.#entries.get(file);
+  forget(key: string): void {
+    const entry = this.#entries.get(key);
     if (!entry) return;
     entry.stale = true;
-    this.#entries.delete(file);
+    this.#entries.delete(key);
     this.#trim(entry);
   }
 
@@ -102,6 +105,8 @@ function openForReading(file: string): Promise<number> {
 }
 
 function close(entry: Entry): void {
-  if (entry.fd !== undefined) fs.close(entry.fd, () => {});
+  // Closing a read-only regular file does not wait on the disk: done at once, so a released
+  // descriptor is gone when `release` returns.
+  if (entry.fd !== undefined) fs.closeSync(entry.fd);
   entry.fd = undefined;
 }

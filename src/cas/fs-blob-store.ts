@@ -153,7 +153,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   async delete(digest: Digest): Promise<boolean> {
-    this.#descriptors.forget(this.pathOf(digest));
+    this.#descriptors.forget(digest);
     try {
       await fs.unlink(this.pathOf(digest));
       return true;
@@ -165,7 +165,7 @@ export class FsBlobStore implements BlobStore {
 
   async #lease(digest: Digest): Promise<Lease> {
     try {
-      return await this.#descriptors.acquire(this.pathOf(digest));
+      return await this.#descriptors.acquire(digest, () => this.pathOf(digest));
     } catch (error) {
       if (isErrnoCode(error, 'ENOENT')) {
         throw new RegistryError('BLOB_UNKNOWN', `no blob ${digest} in the store`, { digest });

@@ -35,7 +35,7 @@ export async function startRegistry(t: ExecutionContext, env: Environment = {}, 
   const dbFile = path.join(folder, 'registry.db');
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', REGISTRY_DIR: dataDir, REGISTRY_DB: dbFile, ...env });
   const logs: Record<string, unknown>[] = [];
-  const log = createLogger((line) => logs.push(JSON.parse(line) as Record<string, unknown>));
+  const log = createLogger({ write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
   let server: RunningServer = await startServer(config, log);
   t.teardown(() => server.close());
 

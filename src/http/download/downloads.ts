@@ -46,6 +46,14 @@ export class Downloads {
     });
   }
 
+  /**
+   * What a raw request path names, remembered per path, so a repeated request skips decoding
+   * and validating its path as well as the index. `resolve` runs on a miss.
+   */
+  forPath(path: string, resolve: () => Representation | undefined): Representation | undefined {
+    return this.#cached(`p ${path}`, resolve);
+  }
+
   /** Bytes by digest that some version publishes, or `undefined`. Synchronous, like `version`. */
   publishedBlob(digest: Digest): Representation | undefined {
     return this.#cached(`b ${digest}`, () => {

@@ -24,7 +24,7 @@ export function downloadFastPath(downloads: Downloads, log: Logger): (req: Incom
     const url = req.url ?? '';
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
-    const representation = lookup(downloads, path);
+    const representation = downloads.forPath(path, () => lookup(downloads, path));
     if (!representation) return false;
 
     let errorCode: string | undefined;
@@ -56,6 +56,7 @@ function lookup(downloads: Downloads, path: string): Representation | undefined 
 }
 
 function decode(segment: string): string | undefined {
+  if (!segment.includes('%')) return segment;
   try {
     return decodeURIComponent(segment);
   } catch {

@@ -42,19 +42,20 @@ export function planDownload(request: DownloadRequest, representation: Represent
     case 'ranges': {
       if (!decision.multipart) {
         const range = decision.ranges[0] as ByteRange;
-        return {
-          status: 206,
-          headers: { ...common, ...content, 'Content-Range': `bytes ${range.start}-${range.end}/${size}`, 'Content-Length': String(range.end - range.start + 1) },
-          range,
-        };
+        const headers = with2(representation.partial, 'Content-Range', `bytes ${range.start}-${range.end}/${size}`, 'Content-Length', String(range.end - range.start + 1));
+        return { status: 206, headers, range };
       }
       const multipart = byteRangesBody(decision.ranges, size, content['Content-Type'] ?? OCTET_STREAM);
-      const { 'Content-Type': _single, ...rest } = content;
-      return {
-        status: 206,
-        headers: { ...common, ...rest, 'Content-Type': multipart.contentType, 'Content-Length': String(multipart.contentLength) },
-        multipart,
-      };
+      const headers = with2(representation.multipart, 'Content-Type', multipart.contentType, 'Content-Length', String(multipart.contentLength));
+      return { status: 206, headers, multipart };
     }
   }
+}
+
+/** A copy of `base` with two more fields (Object.assign: several times cheaper than a spread here). */
+function with2(base: Record<string, string>, name1: string, value1: string, name2: string, value2: string): Record<string, string> {
+  const headers = Object.assign({}, base);
+  headers[name1] = value1;
+  headers[name2] = value2;
+  return headers;
 }

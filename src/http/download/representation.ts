@@ -20,6 +20,10 @@ export interface Representation {
    * a whole body without content coding equals Repr-Digest (RFC 9530 §2, §3).
    */
   full: Record<string, string>;
+  /** common + content: the base of a single-range 206. */
+  partial: Record<string, string>;
+  /** common + content without Content-Type: the base of a multipart 206. */
+  multipart: Record<string, string>;
 }
 
 export const OCTET_STREAM = 'application/octet-stream';
@@ -55,6 +59,8 @@ function representation(digest: Digest, size: number, since: string, cacheContro
     common,
     content,
     full: { ...common, ...content, 'Content-Length': String(size), 'Content-Digest': digestField },
+    partial: { ...common, ...content },
+    multipart: Object.fromEntries(Object.entries({ ...common, ...content }).filter(([name]) => name !== 'Content-Type')),
   };
 }
 

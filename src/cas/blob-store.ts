@@ -40,11 +40,25 @@ export interface BlobStore {
    */
   read(digest: Digest, range: ByteRange): Promise<Buffer>;
 
+  /**
+   * Opens a blob for reads at any position into buffers the caller owns (and may reuse), for
+   * sending large bodies without a fresh buffer per chunk. Close the reader when done.
+   * Rejects with BLOB_UNKNOWN when the blob is absent.
+   */
+  reader(digest: Digest): Promise<BlobReader>;
+
   /** Removes a blob. Resolves `false` when it was not there. */
   delete(digest: Digest): Promise<boolean>;
 
   /** Every stored digest, in no particular order. */
   list(): AsyncIterable<Digest>;
+}
+
+export interface BlobReader {
+  /** Reads up to `length` bytes at `position` into the start of `buffer`; 0 past the end. */
+  read(buffer: Buffer, position: number, length?: number): Promise<number>;
+  /** Releases what the reader holds. Safe to call more than once; no reads after it. */
+  close(): void;
 }
 
 export interface Expectation {

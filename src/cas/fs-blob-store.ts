@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isErrnoCode, RegistryError, TooLargeError } from '../errors.js';
-import type { BlobStore, ByteRange, Expectation, PutResult, StagedBlob, StoredBlobInfo } from './blob-store.js';
+import type { BlobReader, BlobStore, ByteRange, Expectation, PutResult, StagedBlob, StoredBlobInfo } from './blob-store.js';
 import { DescriptorCache, type Lease } from './descriptor-cache.js';
 import { DigestHasher, digestHex, isDigest, type Digest } from './digest.js';
 import { checkExpectation } from './expectation.js';
@@ -136,11 +136,11 @@ export class FsBlobStore implements BlobStore {
   }
 
   async read(digest: Digest, range: ByteRange): Promise<Buffer> {
-    const lease = await this.#lease(digest);
+    const reader = await this.reader(digest);
     try {
       const buffer = Buffer.allocUnsafe(range.end - range.start + 1);
       for (let filled = 0; filled < buffer.length; ) {
-        const { bytesRead } = await readAt(lease.fd, buffer, filled, range.start + filled);
+        const bytesRead = await reader.read(buffer.subarray(filled), range.start + filled);
         if (bytesRead === 0) {
           throw new RegistryError('BLOB_TRUNCATED', `blob ${digest} ends before byte ${range.start + filled}; run fsck`, { digest });
         }
@@ -148,8 +148,21 @@ export class FsBlobStore implements BlobStore {
       }
       return buffer;
     } finally {
-      lease.release();
+      reader.close();
     }
+  }
+
+  async reader(digest: Digest): Promise<BlobReader> {
+    const { fd, release } = await this.#lease(digest);
+    let closed = false;
+    return {
+      read: (buffer, position, length = buffer.length) =>
+        closed ? Promise.reject(new Error(`reader of ${digest} is closed`)) : readAt(fd, buffer, length, position),
+      close: () => {
+        closed = true;
+        release();
+      },
+    };
   }
 
   async delete(digest: Digest): Promise<boolean> {
@@ -235,10 +248,8 @@ async function linkCreatingParent(existing: string, newPath: string): Promise<vo
   }
 }
 
-function readAt(fd: number, buffer: Buffer, offset: number, position: number): Promise<{ bytesRead: number }> {
-  return new Promise((resolve, reject) =>
-    read(fd, buffer, offset, buffer.length - offset, position, (error, bytesRead) => (error ? reject(error) : resolve({ bytesRead }))),
-  );
+function readAt(fd: number, buffer: Buffer, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => read(fd, buffer, 0, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))));
 }
 
 async function removeQuietly(file: string): Promise<void> {

@@ -1,17 +1,18 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
 import type { BlobStore } from '../../cas/blob-store.js';
 import type { Digest } from '../../cas/digest.js';
 import { RegistryError } from '../../errors.js';
 import type { Registry } from '../../registry.js';
-import { planDownload, type DownloadPlan, type DownloadRequest } from './plan.js';
+import { planDownload, type DownloadRequest } from './plan.js';
+import { BufferPool } from './buffer-pool.js';
 import type { ByteRange } from './range.js';
+import { sendBuffer, sendBytes } from './send-bytes.js';
 import { blobRepresentation, versionRepresentation, type Representation } from './representation.js';
 
 /** Ranges up to this size are read into one buffer: cheaper than a stream for small reads. */
 const SMALL_READ = 256 * 1024;
 /** Read-ahead shared by all bodies in flight: chunks shrink as downloads multiply. */
-const READ_AHEAD_BUDGET = 16 * 1024 * 1024;
+const READ_AHEAD_BUDGET = 32 * 1024 * 1024;
 const MIN_CHUNK = 64 * 1024;
 const MAX_CHUNK = 1024 * 1024;
 /** Representations kept; a miss costs one index lookup. */
@@ -25,6 +26,7 @@ const CACHE_LIMIT = 10_000;
  */
 export class Downloads {
   readonly #cache = new Map<string, Representation>();
+  readonly #buffers = new BufferPool();
   #generation = -1;
   #bodiesInFlight = 0;
 
@@ -73,7 +75,7 @@ export class Downloads {
   /**
    * Answers a GET or HEAD for `representation` on `res`. Throws, before anything is sent,
    * PRECONDITION_FAILED (412), RANGE_NOT_SATISFIABLE (416, with `contentRange`) or
-   * BLOB_UNKNOWN; resolves with the status once the answer is on its way.
+   * BLOB_UNKNOWN; resolves with the status once the answer is sent or the client is gone.
    */
   async send(method: 'GET' | 'HEAD', headers: IncomingHttpHeaders, res: ServerResponse, representation: Representation): Promise<number> {
     const plan = planDownload(requestOf(method, headers), representation);
@@ -95,88 +97,64 @@ export class Downloads {
           res.writeHead(200, plan.headers).end();
           return 200;
         }
-        return this.#stream(res, plan, await this.#open(representation.digest, { start: 0, end: representation.size - 1 }), representation.size);
+        return this.#sendRanges(res, plan, representation.digest, [{ start: 0, end: representation.size - 1 }]);
       case 206:
-        if ('range' in plan) return this.#sendRange(res, plan, representation.digest, plan.range);
-        return this.#sendMultipart(res, plan, representation.digest);
-    }
-  }
-
-  async #sendRange(res: ServerResponse, plan: DownloadPlan & { status: 206 }, digest: Digest, range: ByteRange): Promise<number> {
-    const length = range.end - range.start + 1;
-    if (length <= SMALL_READ) {
-      const bytes = await this.store.read(digest, range);
-      res.writeHead(206, plan.headers).end(bytes);
-      return 206;
-    }
-    return this.#stream(res, plan, await this.#open(digest, range), length);
-  }
-
-  async #sendMultipart(res: ServerResponse, plan: DownloadPlan & { status: 206 }, digest: Digest): Promise<number> {
-    if (!('multipart' in plan)) throw new Error('not a multipart plan');
-    const { parts, tail } = plan.multipart;
-    // The first part is fetched before the status goes out, so a missing blob is still a clean 404.
-    const first = await this.#part(digest, (parts[0] as (typeof parts)[0]).range);
-    res.writeHead(206, plan.headers);
-    this.#bodiesInFlight++;
-    let open: Readable | undefined;
-    res.once('close', () => {
-      this.#bodiesInFlight--;
-      open?.destroy();
-    });
-    try {
-      for (let i = 0; i < parts.length; i++) {
-        const part = parts[i] as (typeof parts)[0];
-        if (!(await write(res, part.head))) return 206;
-        const source = i === 0 ? first : await this.#part(digest, part.range);
-        if (Buffer.isBuffer(source)) {
-          if (!(await write(res, source))) return 206;
-          continue;
+        if ('range' in plan) {
+          const { range } = plan;
+          if (range.end - range.start + 1 > SMALL_READ) return this.#sendRanges(res, plan, representation.digest, [range]);
+          // Small: one read into one buffer, one write.
+          const bytes = await this.store.read(representation.digest, range);
+          res.writeHead(206, plan.headers).end(bytes);
+          return 206;
         }
-        open = source;
-        for await (const chunk of source) {
-          if (!(await write(res, chunk as Buffer))) return 206;
-        }
-        open = undefined;
-      }
-      res.end(tail);
-    } catch (error) {
-      res.destroy(error as Error);
+        return this.#sendRanges(res, plan, representation.digest, plan.multipart.parts, plan.multipart.tail);
     }
-    return 206;
-  }
-
-  #part(digest: Digest, range: ByteRange): Promise<Buffer | Readable> {
-    return range.end - range.start + 1 <= SMALL_READ ? this.store.read(digest, range) : this.#open(digest, range);
-  }
-
-  /** The size comes from the index, so the whole body is a range too: no stat per request. */
-  #open(digest: Digest, range: ByteRange): Promise<Readable> {
-    return this.store.open(digest, range, { chunkSize: this.#chunkSize() });
   }
 
   /**
-   * Pipes a body with back-pressure. A source that ends short of `length` (a truncated
-   * blob) cuts the connection: a client must never take a short body for a whole one.
+   * Sends a body made of ranges of one blob: the whole blob, one large range, or the parts of
+   * a multipart/byteranges body (each with its head, then the tail). The blob is opened
+   * before the status goes out, so a missing blob is still a clean 404. Once the status is
+   * out, any failure cuts the connection: a client must never take a short body for a whole.
    */
-  #stream(res: ServerResponse, plan: { status: number; headers: Record<string, string> }, source: Readable, length: number): number {
+  async #sendRanges(
+    res: ServerResponse,
+    plan: { status: 200 | 206; headers: Record<string, string> },
+    digest: Digest,
+    parts: ({ head: Buffer; range: ByteRange } | ByteRange)[],
+    tail?: Buffer,
+  ): Promise<number> {
+    const reader = await this.store.reader(digest);
     res.writeHead(plan.status, plan.headers);
     this.#bodiesInFlight++;
-    let sent = 0;
-    source.on('data', (chunk: Buffer) => (sent += chunk.length));
-    source.once('end', () => (sent === length ? res.end() : res.destroy(new Error(`blob ended after ${sent} of ${length} bytes`))));
-    source.once('error', (error) => res.destroy(error));
-    // A client that goes away (or is timed out) releases the file at once.
-    res.once('close', () => {
+    try {
+      const chunkSize = this.#chunkSize();
+      for (const part of parts) {
+        const range = 'head' in part ? part.range : part;
+        if ('head' in part && !(await sendBuffer(res, part.head))) return plan.status;
+        if (!(await sendBytes(res, reader, range, this.#buffers, chunkSize))) return plan.status;
+      }
+      if (tail) res.end(tail);
+      else res.end();
+    } catch (error) {
+      res.destroy(error as Error);
+    } finally {
       this.#bodiesInFlight--;
-      source.destroy();
-    });
-    source.pipe(res, { end: false });
+      reader.close();
+    }
     return plan.status;
   }
 
+  /**
+   * Chunks shrink as downloads multiply, so that the buffers in flight (two per download)
+   * stay within READ_AHEAD_BUDGET: 1 MiB for a few downloads, 64 KiB for hundreds. Powers of
+   * two, so the pool has few sizes to keep.
+   */
   #chunkSize(): number {
-    return Math.max(MIN_CHUNK, Math.min(MAX_CHUNK, Math.floor(READ_AHEAD_BUDGET / (this.#bodiesInFlight + 1))));
+    const share = READ_AHEAD_BUDGET / (2 * (this.#bodiesInFlight + 1));
+    let size = MIN_CHUNK;
+    while (size * 2 <= Math.min(share, MAX_CHUNK)) size *= 2;
+    return size;
   }
 
   #cached(key: string, load: () => Representation | undefined): Representation | undefined {
@@ -207,21 +185,4 @@ function requestOf(method: 'GET' | 'HEAD', headers: IncomingHttpHeaders): Downlo
     ifModifiedSince: field('if-modified-since'),
     ifUnmodifiedSince: field('if-unmodified-since'),
   };
-}
-
-/** Writes a chunk; resolves `false` when the client is gone, after a drain when it is slow. */
-function write(res: ServerResponse, chunk: Buffer): Promise<boolean> {
-  if (res.destroyed) return Promise.resolve(false);
-  if (res.write(chunk)) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const done = (ok: boolean) => {
-      res.off('drain', onDrain);
-      res.off('close', onClose);
-      resolve(ok);
-    };
-    const onDrain = () => done(true);
-    const onClose = () => done(false);
-    res.once('drain', onDrain);
-    res.once('close', onClose);
-  });
 }

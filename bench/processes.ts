@@ -1,34 +1,40 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export interface Server {
   url: string;
   child: ChildProcess;
-  /** Largest resident set size seen, in MiB (sampled from /proc every 50 ms). */
+  /** Largest resident set size seen since start or the last reset, in MiB (sampled every 50 ms). */
   peakRssMiB(): number;
+  resetPeak(): void;
   stop(): Promise<void>;
 }
 
-/** Starts a Node script that prints a JSON line with a `url` once it listens. */
-export async function startNodeServer(script: string | URL, args: string[], env: Record<string, string>): Promise<Server> {
+/**
+ * Starts a Node script that logs a JSON line with a `url` once it listens. Its output goes to
+ * `logFile`, as a server's would in production: a pipe to this process would make the bench
+ * itself compete for the CPU.
+ */
+export async function startNodeServer(script: string | URL, args: string[], env: Record<string, string>, logFile: string): Promise<Server> {
   const path = typeof script === 'string' ? script : fileURLToPath(script);
-  const child = spawn(process.execPath, [path, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let buffered = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const match = /"url":"([^"]+)"/.exec(buffered);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`${path} exited with ${code}`)));
-  });
-  child.stdout?.resume();
+  const log = openSync(logFile, 'w');
+  const child = spawn(process.execPath, [path, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', log, 'inherit'] });
+  closeSync(log);
+  let url: string | undefined;
+  for (let attempt = 0; !url; attempt++) {
+    if (child.exitCode !== null) throw new Error(`${path} exited with ${child.exitCode}`);
+    if (attempt > 200) throw new Error(`${path} did not start listening`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    url = /"url":"([^"]+)"/.exec(readFileSync(logFile, 'utf8'))?.[1];
+  }
   let peak = 0;
   const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(child.pid))), 50);
   return {
     url,
     child,
     peakRssMiB: () => Math.max(peak, rssMiB(child.pid)),
+    resetPeak: () => (peak = rssMiB(child.pid)),
     async stop() {
       clearInterval(sampler);
       if (child.exitCode !== null) return;
@@ -38,8 +44,6 @@ export async function startNodeServer(script: string | URL, args: string[], env:
     },
   };
 }
-
-import { readFileSync } from 'node:fs';
 
 function rssMiB(pid: number | undefined): number {
   try {

@@ -6,76 +6,133 @@ import os from 'node:os';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { load } from './load.js';
-import { startNodeServer } from './processes.js';
+import { findNginx, startNginx } from './nginx.js';
+import { startNodeServer, type Server } from './processes.js';
+import { loadGenerator, type LoadGenerator } from './wrk.js';
 
 /**
  * `npm run bench`: the registry beside a reference, in one run, on this machine. Absolute
  * numbers on a shared 2-core machine mean little; the ratios are the result.
  *
- *   upload    HTTP multipart publish of a large firmware  vs  read + SHA-256 + write + fsync in one pipeline
- *   download  GET of a published firmware                  vs  a plain Node server piping fs.createReadStream
+ *   downloads  the registry and nginx serving the same published files, measured with the
+ *              same load generator: whole GETs, 304s, and a 4 KiB range at the end
+ *   memory     the registry's peak RSS with 64 concurrent downloads of a 64 MiB firmware
+ *   upload     a multipart publish against read + SHA-256 + write + fsync in one pipeline
  */
 const MiB = 1024 * 1024;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const UPLOAD_MIB = Number(process.env.BENCH_UPLOAD_MIB ?? 64);
-const RUNS = 3;
+
+interface Row {
+  measure: string;
+  registry: string;
+  reference?: string;
+  ratio?: string;
+  note?: string;
+}
 
 const home = await fs.mkdtemp(path.join(os.tmpdir(), 'spore-bench-'));
-const registryBin = new URL('../bin/spore-registry.js', import.meta.url);
-const rows: string[][] = [];
+const rows: Row[] = [];
+const generator = loadGenerator();
+let registry: Server | undefined;
 
 try {
-  const registry = await startNodeServer(registryBin, ['serve'], {
+  registry = await startNodeServer(new URL('../bin/spore-registry.js', import.meta.url), ['serve'], {
     PORT: '0',
     HOST: '127.0.0.1',
     REGISTRY_DIR: path.join(home, 'registry'),
     REGISTRY_DB: path.join(home, 'registry.db'),
-  });
+  }, path.join(home, 'registry.log'));
   const files = path.join(home, 'files');
   await fs.mkdir(files);
-
-  // Upload: distinct bytes per run, so every run hashes, writes and stores for real.
-  const uploadSeconds: number[] = [];
-  const ceilingSeconds: number[] = [];
-  for (let run = 0; run < RUNS; run++) {
-    const file = path.join(files, `upload-${run}.bin`);
-    await writeRandomFile(file, UPLOAD_MIB * MiB);
-    ceilingSeconds.push(await timed(() => hashWriteFsync(file, path.join(home, `ceiling-${run}.bin`))));
-    uploadSeconds.push(await timed(() => publishFile(registry.url, file, `1.0.${run}`)));
-    await fs.rm(path.join(home, `ceiling-${run}.bin`));
-  }
-  const uploadRate = UPLOAD_MIB / median(uploadSeconds);
-  const ceilingRate = UPLOAD_MIB / median(ceilingSeconds);
-  rows.push([`upload ${UPLOAD_MIB} MiB, MiB/s (median of ${RUNS})`, fmt(uploadRate), fmt(ceilingRate), ratio(uploadRate, ceilingRate), 'read+sha256+write+fsync']);
-
-  // Download: the same files through the registry and through the plain server.
-  const plain = await startNodeServer(new URL('./plain-file-server.js', import.meta.url), [files], {});
-  for (const mib of [1, 16]) {
-    const file = path.join(files, `download-${mib}.bin`);
-    await writeRandomFile(file, mib * MiB);
-    await publishFile(registry.url, file, `2.0.${mib}`);
-    const ours = await load(`${registry.url}/firmware/bench/2.0.${mib}`);
-    const theirs = await load(`${plain.url}/download-${mib}.bin`);
-    if (ours.errors + theirs.errors > 0) throw new Error(`download errors: registry ${ours.errors}, plain ${theirs.errors}`);
-    const oursRate = ours.bytes / MiB / ours.seconds;
-    const theirsRate = theirs.bytes / MiB / theirs.seconds;
-    rows.push([`GET ${mib} MiB, MiB/s (4 connections)`, fmt(oursRate), fmt(theirsRate), ratio(oursRate, theirsRate), 'plain node createReadStream']);
-  }
-  await plain.stop();
-  rows.push(['registry peak RSS, MiB', fmt(registry.peakRssMiB()), '', '', '']);
-  await registry.stop();
-  print(rows);
+  // Memory first: the peak then shows what 64 downloads cost on top of a server at rest.
+  await memory(registry, files);
+  await downloads(registry, files);
+  await upload(registry, files);
+  print();
 } finally {
+  await registry?.stop();
   await fs.rm(home, { recursive: true, force: true });
 }
 
-async function writeRandomFile(file: string, size: number): Promise<void> {
+async function downloads(server: Server, files: string): Promise<void> {
+  for (const mib of [1, 16]) await publishFile(server.url, await randomFile(files, `firmware-${mib}.bin`, mib * MiB), `1.0.${mib}`);
+  const nginxBinary = findNginx();
+  if (!nginxBinary) {
+    console.log('nginx is not installed (apt-get install nginx): download ratios are skipped.');
+    return;
+  }
+  // nginx serves the registry's own view: registry/bench/<version>/firmware.bin, hard links to the blobs.
+  const nginx = await startNginx(nginxBinary, path.join(home, 'registry'), home);
+  try {
+    const ours = (version: string) => `${server.url}/firmware/bench/${version}`;
+    const theirs = (version: string) => `${nginx.url}/bench/${version}/firmware.bin`;
+    for (const mib of [1, 16]) {
+      const a = await rate(ours(`1.0.${mib}`), 4);
+      const b = await rate(theirs(`1.0.${mib}`), 4);
+      rows.push(compare(`GET ${mib} MiB, MiB/s (4 connections)`, a * mib, b * mib));
+    }
+    const a304 = await rate(ours('1.0.16'), 16, { 'If-None-Match': await etag(ours('1.0.16')) });
+    const b304 = await rate(theirs('1.0.16'), 16, { 'If-None-Match': await etag(theirs('1.0.16')) });
+    rows.push(compare('304 Not Modified, req/s (16 connections)', a304, b304));
+    const tail = { Range: `bytes=${16 * MiB - 4096}-${16 * MiB - 1}` };
+    rows.push(compare('4 KiB range at the end of 16 MiB, req/s', await rate(ours('1.0.16'), 16, tail), await rate(theirs('1.0.16'), 16, tail)));
+  } finally {
+    await nginx.stop();
+  }
+}
+
+async function memory(server: Server, files: string): Promise<void> {
+  await publishFile(server.url, await randomFile(files, 'firmware-64.bin', 64 * MiB), '2.0.0');
+  server.resetPeak();
+  const atRest = server.peakRssMiB();
+  const perSecond = await rate(`${server.url}/firmware/bench/2.0.0`, 64);
+  rows.push({
+    measure: 'registry peak RSS, MiB, 64 concurrent GETs of 64 MiB',
+    registry: fmt(server.peakRssMiB()),
+    note: `${fmt(atRest)} MiB at rest before; ${fmt(perSecond * 64)} MiB/s served`,
+  });
+}
+
+async function upload(server: Server, files: string): Promise<void> {
+  const uploadSeconds: number[] = [];
+  const ceilingSeconds: number[] = [];
+  server.resetPeak();
+  for (let run = 0; run < 3; run++) {
+    // Distinct bytes per run, so every run hashes, writes and stores for real.
+    const file = await randomFile(files, `upload-${run}.bin`, UPLOAD_MIB * MiB);
+    ceilingSeconds.push(await timed(() => hashWriteFsync(file, path.join(home, `ceiling-${run}.bin`))));
+    uploadSeconds.push(await timed(() => publishFile(server.url, file, `3.0.${run}`)));
+    await fs.rm(path.join(home, `ceiling-${run}.bin`));
+  }
+  rows.push(compare(`upload ${UPLOAD_MIB} MiB, MiB/s (median of 3)`, UPLOAD_MIB / median(uploadSeconds), UPLOAD_MIB / median(ceilingSeconds), 'ceiling: read+sha256+write+fsync'));
+  rows.push({ measure: 'registry peak RSS, MiB, during the uploads', registry: fmt(server.peakRssMiB()) });
+}
+
+async function rate(url: string, connections: number, headers: Record<string, string> = {}): Promise<number> {
+  const result = await generator.run(url, { connections, seconds: SECONDS, headers });
+  if (result.errors > 0) throw new Error(`${result.errors} failed requests to ${url}`);
+  return result.requestsPerSecond;
+}
+
+function etag(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http.request(url, { method: 'HEAD' }, (res) => {
+      res.resume();
+      resolve(String(res.headers.etag));
+    }).on('error', reject).end();
+  });
+}
+
+async function randomFile(dir: string, name: string, size: number): Promise<string> {
+  const file = path.join(dir, name);
   const handle = await fs.open(file, 'w');
   for (let written = 0; written < size; written += 4 * MiB) await handle.write(randomBytes(Math.min(4 * MiB, size - written)));
   await handle.close();
+  return file;
 }
 
-/** The ceiling: what this machine can do to receive bytes durably, with nothing else. */
+/** The ceiling for uploads: what this machine can do to receive bytes durably, with nothing else. */
 async function hashWriteFsync(source: string, target: string): Promise<void> {
   const hash = createHash('sha256');
   await pipeline(
@@ -128,18 +185,21 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 }
 
+function compare(measure: string, ours: number, theirs: number, note = 'reference: nginx'): Row {
+  return { measure, registry: fmt(ours), reference: fmt(theirs), ratio: `${(ours / theirs).toFixed(2)}×`, note };
+}
+
 function fmt(value: number): string {
   return value >= 100 ? value.toFixed(0) : value.toFixed(1);
 }
 
-function ratio(ours: number, theirs: number): string {
-  return `${(ours / theirs).toFixed(2)}×`;
+function print(): void {
+  const header: Row = { measure: 'measure', registry: 'registry', reference: 'reference', ratio: 'ratio', note: '' };
+  const columns = ['measure', 'registry', 'reference', 'ratio', 'note'] as const;
+  const all = [header, ...rows];
+  const widths = columns.map((column) => Math.max(...all.map((row) => (row[column] ?? '').length)));
+  console.log(`\nSPORE Registry bench — node ${process.version}, ${os.cpus().length} cores, load generator: ${generator.name}\n`);
+  for (const row of all) console.log(columns.map((column, i) => (row[column] ?? '').padEnd(widths[i] ?? 0)).join('  ').trimEnd());
 }
 
-function print(table: string[][]): void {
-  const header = ['measure', 'registry', 'reference', 'ratio', 'reference is'];
-  const all = [header, ...table];
-  const widths = header.map((_, column) => Math.max(...all.map((row) => (row[column] ?? '').length)));
-  console.log(`\nSPORE Registry bench — node ${process.version}, ${os.cpus().length} cores\n`);
-  for (const row of all) console.log(row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  '));
-}
+export type { LoadGenerator };

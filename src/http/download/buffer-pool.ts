@@ -10,7 +10,7 @@ export class BufferPool {
   readonly #idle = new Map<number, Buffer[]>();
   #idleBytes = 0;
 
-  constructor(private readonly maxIdleBytes = 32 * 1024 * 1024) {}
+  constructor(private readonly maxIdleBytes = 8 * 1024 * 1024) {}
 
   /** A buffer of at least `length` bytes: sizes are powers of two from 4 KiB, so few are kept. */
   take(length: number): Buffer {

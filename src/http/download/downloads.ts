@@ -12,7 +12,7 @@ import { blobRepresentation, versionRepresentation, type Representation } from '
 /** Ranges up to this size are read into one buffer: cheaper than a stream for small reads. */
 const SMALL_READ = 256 * 1024;
 /** Read-ahead shared by all bodies in flight: chunks shrink as downloads multiply. */
-const READ_AHEAD_BUDGET = 32 * 1024 * 1024;
+const READ_AHEAD_BUDGET = 16 * 1024 * 1024;
 const MIN_CHUNK = 64 * 1024;
 const MAX_CHUNK = 1024 * 1024;
 /** Representations kept; a miss costs one index lookup. */

@@ -1,0 +1,57 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { load } from './load.js';
+
+export interface Rate {
+  requestsPerSecond: number;
+  errors: number;
+}
+
+export interface LoadGenerator {
+  name: string;
+  run(url: string, options: { connections: number; seconds: number; headers?: Record<string, string> }): Promise<Rate>;
+}
+
+/**
+ * wrk (Debian's package) when it is installed: written in C, it leaves the CPU to the servers.
+ * Otherwise the closed-loop generator in load.ts, which runs in this process and tops out
+ * lower. Both servers are always measured with the same one.
+ */
+export function loadGenerator(): LoadGenerator {
+  try {
+    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
+  } catch (error) {
+    // wrk --version exits 1 after printing its version; only a missing binary is fatal.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return ownGenerator;
+  }
+  return wrkGenerator;
+}
+
+const wrkGenerator: LoadGenerator = {
+  name: 'wrk',
+  run: (url, { connections, seconds, headers = {} }) =>
+    new Promise((resolve, reject) => {
+      const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '30s', ...Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}: ${value}`]), url];
+      const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => {
+        const rate = /Requests\/sec:\s+([\d.]+)/.exec(output);
+        if (code !== 0 || !rate) return reject(new Error(`wrk failed (${code}): ${output}`));
+        const errors = /Non-2xx or 3xx responses:\s+(\d+)/.exec(output);
+        const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
+        resolve({
+          requestsPerSecond: Number(rate[1]),
+          errors: Number(errors?.[1] ?? 0) + (socketErrors ? socketErrors.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0),
+        });
+      });
+    }),
+};
+
+const ownGenerator: LoadGenerator = {
+  name: 'built-in closed loop (wrk not found)',
+  async run(url, options) {
+    const result = await load(url, options);
+    return { requestsPerSecond: result.requests / result.seconds, errors: result.errors };
+  },
+};

@@ -9,6 +9,7 @@ import { isErrnoCode, RegistryError, TooLargeError } from '../errors.js';
 import type { BlobReader, BlobStore, ByteRange, Expectation, PutResult, StagedBlob, StoredBlobInfo } from './blob-store.js';
 import { DescriptorCache, type Lease } from './descriptor-cache.js';
 import { DigestHasher, digestHex, isDigest, type Digest } from './digest.js';
+import { BackgroundFlush } from './background-flush.js';
 import { checkExpectation } from './expectation.js';
 import { fsyncDir } from './fsync-dir.js';
 import { PositionalReadStream } from './positional-read-stream.js';
@@ -56,19 +57,26 @@ export class FsBlobStore implements BlobStore {
     const tempPath = this.tempPath('blob');
     const hasher = new DigestHasher();
     const maxBytes = expect.maxBytes ?? Infinity;
+    // `flush`: fsync before close. Durable before anyone can point at it: a crash after the
+    // index names this blob must not leave a name without bytes.
+    const file = createWriteStream(tempPath, { flags: 'wx', mode: 0o600, flush: true, highWaterMark: 4 << 20 });
+    const flush = new BackgroundFlush(file);
     try {
       await pipeline(
         source,
         async function* hashAndCount(chunks: AsyncIterable<Buffer>) {
-          for await (const chunk of chunks) {
-            hasher.update(chunk);
-            if (hasher.size > maxBytes) throw new TooLargeError(maxBytes);
-            yield chunk;
+          try {
+            for await (const chunk of chunks) {
+              hasher.update(chunk);
+              if (hasher.size > maxBytes) throw new TooLargeError(maxBytes);
+              flush.wrote(chunk.length);
+              yield chunk;
+            }
+          } finally {
+            await flush.settle();
           }
         },
-        // `flush`: fsync before close. Durable before anyone can point at it: a crash after the
-        // index names this blob must not leave a name without bytes.
-        createWriteStream(tempPath, { flags: 'wx', mode: 0o600, flush: true, highWaterMark: 1 << 20 }),
+        file,
       );
       await fs.chmod(tempPath, 0o444);
     } catch (error) {

@@ -24,6 +24,10 @@ const FRAMING_ALLOWANCE = METADATA_LIMIT + 16 * 1024;
 export function receiveUpload(store: BlobStore, maxUploadBytes: number): Middleware {
   const parse = koaMulter({
     storage: new BlobStorageEngine(store, maxUploadBytes),
+    // Larger than busboy's defaults (16 KiB-64 KiB): parsing, hashing and writing overlap
+    // better; 256 MiB uploads went from 0.86 s to 0.68 s here. Some 3 MiB per upload.
+    highWaterMark: 1024 * 1024,
+    fileHwm: 2 * 1024 * 1024,
     limits: { fileSize: maxUploadBytes, fieldSize: METADATA_LIMIT, fields: 1, files: 1, parts: 2, headerPairs: 20, fieldNameSize: 64 },
   }).fields([{ name: 'firmware', maxCount: 1 }]);
 

@@ -35,6 +35,10 @@ declare module 'multer' {
   export interface Options {
     storage: StorageEngine;
     limits?: Limits | ((req: IncomingMessage) => Limits);
+    /** busboy's buffer for the request body. */
+    highWaterMark?: number;
+    /** busboy's buffer for each file part's stream. */
+    fileHwm?: number;
   }
 
   export interface Field {

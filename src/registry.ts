@@ -44,7 +44,10 @@ export interface RepairReport {
  * that content is written before the pointer to it, and the pointer before the view.
  */
 export class Registry {
+  /** Held while one name+version is being published. */
   readonly #versions = new KeyedLock();
+  /** Held while bytes are placed and a row is made to point at them (see `publish`, step 3). */
+  readonly #blobs = new KeyedLock();
   readonly #now: () => Date;
   #changes = 0;
 
@@ -57,52 +60,70 @@ export class Registry {
    *   1. refuse what can never be published: empty bytes, bytes that are not as declared;
    *   2. under the name+version lock, answer from an existing row: same digest is a retry
    *      (not created), another digest is VERSION_EXISTS and nothing changes;
-   *   3. commit the blob (already stored = deduplicated);
-   *   4. insert the row and persist the index; if persisting fails, take the row back out;
+   *   3. under the digest lock, commit the blob (already stored = deduplicated) and insert the
+   *      row, so a collection of unreferenced blobs never sees the one in between;
+   *   4. persist the index; if persisting fails, take the row back out;
    *   5. link `<name>/<version>/firmware.bin` to the blob (derived, repaired at start-up).
    * The staged bytes are always released, whatever happens.
    */
   async publish(metadata: Metadata, staged: StagedBlob): Promise<PublishResult> {
-    const { index, log } = this.deps;
-    const { name, version } = metadata;
     try {
       if (staged.size === 0) throw new RegistryError('FIRMWARE_EMPTY', 'the firmware file is empty');
       checkExpectation(staged, metadata);
-
-      return await this.#versions.run(`${name}@${version}`, async () => {
-        const existing = index.find(name, version);
-        if (existing) {
-          if (existing.digest !== staged.digest) throw versionExists(existing, staged);
-          return { record: existing, created: false, deduplicated: true };
-        }
-
-        const { deduplicated } = await staged.commit();
-
-        const record: FirmwareRecord = {
-          name,
-          version,
-          size: staged.size,
-          digest: staged.digest,
-          labels: metadata.labels,
-          createdAt: this.#now().toISOString(),
-        };
-        index.insert(record);
-        try {
-          await index.persist();
-        } catch (error) {
-          index.remove(name, version);
-          throw error;
-        }
-        this.#changes++;
-
-        await this.#link(record).catch((error: unknown) => {
-          log.error({ err: error, name, version }, 'published, but the version link could not be made; it is re-made at start-up');
-        });
-        return { record, created: true, deduplicated };
-      });
+      return await this.#publishVersion(metadata, staged.digest, async () => staged.commit());
     } finally {
       await staged.discard();
     }
+  }
+
+  /**
+   * Publishes bytes the store already holds, named by the declared digest, without sending
+   * them again (publish by digest). BLOB_UNKNOWN when the store does not have them: the
+   * client then sends the bytes. Otherwise as `publish`, and always deduplicated.
+   */
+  async publishStored(metadata: Metadata): Promise<PublishResult> {
+    const { digest } = metadata;
+    if (!digest) throw new RegistryError('FIRMWARE_MISSING', 'the "firmware" file part is missing, and no sha256 names stored bytes');
+    return this.#publishVersion(metadata, digest, async () => {
+      const stored = await this.deps.store.stat(digest);
+      if (!stored) {
+        throw new RegistryError('BLOB_UNKNOWN', `the registry does not have ${digest}: send the firmware part`, { digest });
+      }
+      checkExpectation(stored, metadata);
+      if (stored.size === 0) throw new RegistryError('FIRMWARE_EMPTY', 'the stored bytes are empty');
+      return { size: stored.size, deduplicated: true };
+    });
+  }
+
+  async #publishVersion(metadata: Metadata, digest: Digest, placeBlob: () => Promise<{ size: number; deduplicated: boolean }>): Promise<PublishResult> {
+    const { index, log } = this.deps;
+    const { name, version } = metadata;
+    return this.#versions.run(`${name}@${version}`, async () => {
+      const existing = index.find(name, version);
+      if (existing) {
+        if (existing.digest !== digest) throw versionExists(existing, digest);
+        return { record: existing, created: false, deduplicated: true };
+      }
+
+      const { record, deduplicated } = await this.#blobs.run(digest, async () => {
+        const placed = await placeBlob();
+        const row: FirmwareRecord = { name, version, size: placed.size, digest, labels: metadata.labels, createdAt: this.#now().toISOString() };
+        index.insert(row);
+        return { record: row, deduplicated: placed.deduplicated };
+      });
+      try {
+        await index.persist();
+      } catch (error) {
+        index.remove(name, version);
+        throw error;
+      }
+      this.#changes++;
+
+      await this.#link(record).catch((error: unknown) => {
+        log.error({ err: error, name, version }, 'published, but the version link could not be made; it is re-made at start-up');
+      });
+      return { record, created: true, deduplicated };
+    });
   }
 
   /**
@@ -158,7 +179,7 @@ export class Registry {
   async health(): Promise<{ versions: number }> {
     let versions: number;
     try {
-      versions = this.deps.index.stats().versions;
+      versions = this.deps.index.count();
     } catch (error) {
       throw new RegistryError('UNAVAILABLE', 'the index does not answer', {}, { cause: error });
     }
@@ -202,10 +223,10 @@ export class Registry {
   }
 }
 
-function versionExists(existing: FirmwareRecord, staged: StagedBlob): RegistryError {
+function versionExists(existing: FirmwareRecord, uploaded: Digest): RegistryError {
   return new RegistryError(
     'VERSION_EXISTS',
     `${existing.name} ${existing.version} is already published with other bytes; publish a new version instead`,
-    { name: existing.name, version: existing.version, published: existing.digest, uploaded: staged.digest },
+    { name: existing.name, version: existing.version, published: existing.digest, uploaded },
   );
 }

@@ -1,7 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { File, StorageEngine } from 'multer';
 import type { BlobStore, StagedBlob } from '../cas/blob-store.js';
+import { TooLargeError } from '../errors.js';
 import { parseMetadata } from '../firmware/metadata.js';
+import { reportTooLarge } from './upload-cut-off.js';
 
 /** What the engine adds to multer's file object. */
 export interface StagedFile extends File {
@@ -32,7 +34,10 @@ export class BlobStorageEngine implements StorageEngine {
     }
     this.store.stage(file.stream, expect).then(
       (staged) => callback(null, { staged, size: staged.size }),
-      (error: Error) => callback(error),
+      (error: Error) => {
+        if (error instanceof TooLargeError) reportTooLarge(req, error);
+        callback(error);
+      },
     );
   }
 

@@ -5,6 +5,7 @@ import type { BlobStore, StagedBlob } from '../cas/blob-store.js';
 import { isRegistryError, RegistryError, TooLargeError } from '../errors.js';
 import { parseMetadata, type Metadata } from '../firmware/metadata.js';
 import { BlobStorageEngine, type StagedFile } from './blob-storage-engine.js';
+import { whenTooLarge } from './upload-cut-off.js';
 
 export interface Upload {
   metadata: Metadata;
@@ -44,8 +45,11 @@ export function receiveUpload(store: BlobStore, maxUploadBytes: number): Middlew
       throw new TooLargeError(maxUploadBytes, 'the request body');
     }
 
+    const parsed = parse(ctx, async () => {});
+    // Whatever happens after a cut-off is cleanup (multer removes what it stored); not an error.
+    parsed.catch(() => {});
     try {
-      await parse(ctx, async () => {});
+      await Promise.race([parsed, whenTooLarge(ctx.req, maxUploadBytes + FRAMING_ALLOWANCE, maxUploadBytes)]);
     } catch (error) {
       throw translateParseError(error, maxUploadBytes);
     }

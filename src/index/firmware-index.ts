@@ -29,7 +29,10 @@ export interface ListFilter {
 export interface IndexStats {
   versions: number;
   distinctDigests: number;
+  /** Sum of every version's size: what the store would hold without deduplication. */
   logicalBytes: number;
+  /** Sum of the sizes of the distinct digests: what it holds for them. */
+  storedBytes: number;
 }
 
 const COLUMNS = 'name, version, size, digest, labels, created_at';
@@ -140,8 +143,15 @@ export class FirmwareIndex {
   }
 
   stats(): IndexStats {
-    const row = this.db.exec('SELECT count(*), count(DISTINCT digest), coalesce(sum(size), 0) FROM firmware')[0]?.values[0] ?? [];
-    return { versions: Number(row[0] ?? 0), distinctDigests: Number(row[1] ?? 0), logicalBytes: Number(row[2] ?? 0) };
+    const [versions = 0, logicalBytes = 0] = this.db.exec('SELECT count(*), coalesce(sum(size), 0) FROM firmware')[0]?.values[0] ?? [];
+    const [distinctDigests = 0, storedBytes = 0] =
+      this.db.exec('SELECT count(*), coalesce(sum(size), 0) FROM (SELECT DISTINCT digest, size FROM firmware)')[0]?.values[0] ?? [];
+    return { versions: Number(versions), distinctDigests: Number(distinctDigests), logicalBytes: Number(logicalBytes), storedBytes: Number(storedBytes) };
+  }
+
+  /** Just the number of versions: cheap enough for every health check. */
+  count(): number {
+    return Number(this.db.exec('SELECT count(*) FROM firmware')[0]?.values[0]?.[0] ?? 0);
   }
 
   /** Waits for the last write, then frees the database and releases the lock. */

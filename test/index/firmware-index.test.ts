@@ -110,7 +110,8 @@ test('index: remove, references and stats', async (t) => {
   index.insert(record('base', '1.1.0', { digest: shared, size: 10 }));
   index.insert(record('other', '1.0.0', { size: 5 }));
   t.is(index.references(shared), 2);
-  t.deepEqual(index.stats(), { versions: 3, distinctDigests: 2, logicalBytes: 25 });
+  t.deepEqual(index.stats(), { versions: 3, distinctDigests: 2, logicalBytes: 25, storedBytes: 15 });
+  t.is(index.count(), 3);
   t.true(index.remove('base', '1.0.0'));
   t.false(index.remove('base', '1.0.0'));
   t.is(index.references(shared), 1);

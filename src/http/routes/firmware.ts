@@ -19,10 +19,10 @@ export interface FirmwareRouteDeps {
 export function firmwareRoutes(router: Router, { registry, store, maxUploadBytes, tokens }: FirmwareRouteDeps): void {
   router.post('/firmware', requireWriteToken(tokens), receiveUpload(store, maxUploadBytes), async (ctx) => {
     const { metadata, staged } = ctx.state.upload as Upload;
-    if (!staged) {
+    if (!staged && !metadata.digest) {
       throw new RegistryError('FIRMWARE_MISSING', 'the "firmware" file part is missing (curl: -F firmware=@firmware.bin)');
     }
-    const result = await registry.publish(metadata, staged);
+    const result = staged ? await registry.publish(metadata, staged) : await registry.publishStored(metadata);
     ctx.status = result.created ? 201 : 200;
     ctx.body = publishJson(result);
   });

@@ -17,11 +17,14 @@ import { loadGenerator, type LoadGenerator } from './wrk.js';
  *   downloads  the registry and nginx serving the same published files, measured with the
  *              same load generator: whole GETs, 304s, and a 4 KiB range at the end
  *   memory     the registry's peak RSS with 64 concurrent downloads of a 64 MiB firmware
- *   upload     a multipart publish against read + SHA-256 + write + fsync in one pipeline
+ *   upload     a 256 MiB multipart publish against read + SHA-256 + write + fsync in one
+ *              pipeline; the peak RSS while 600 MiB are uploaded; 200 concurrent publishes of
+ *              small identical firmware under different versions (the CI pattern)
  */
 const MiB = 1024 * 1024;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
-const UPLOAD_MIB = Number(process.env.BENCH_UPLOAD_MIB ?? 64);
+const UPLOAD_MIB = Number(process.env.BENCH_UPLOAD_MIB ?? 256);
+const LARGE_UPLOAD_MIB = 600;
 
 interface Row {
   measure: string;
@@ -97,16 +100,42 @@ async function memory(server: Server, files: string): Promise<void> {
 async function upload(server: Server, files: string): Promise<void> {
   const uploadSeconds: number[] = [];
   const ceilingSeconds: number[] = [];
-  server.resetPeak();
   for (let run = 0; run < 3; run++) {
     // Distinct bytes per run, so every run hashes, writes and stores for real.
     const file = await randomFile(files, `upload-${run}.bin`, UPLOAD_MIB * MiB);
     ceilingSeconds.push(await timed(() => hashWriteFsync(file, path.join(home, `ceiling-${run}.bin`))));
     uploadSeconds.push(await timed(() => publishFile(server.url, file, `3.0.${run}`)));
     await fs.rm(path.join(home, `ceiling-${run}.bin`));
+    await fs.rm(file);
   }
   rows.push(compare(`upload ${UPLOAD_MIB} MiB, MiB/s (median of 3)`, UPLOAD_MIB / median(uploadSeconds), UPLOAD_MIB / median(ceilingSeconds), 'ceiling: read+sha256+write+fsync'));
-  rows.push({ measure: 'registry peak RSS, MiB, during the uploads', registry: fmt(server.peakRssMiB()) });
+
+  const large = await randomFile(files, 'large.bin', LARGE_UPLOAD_MIB * MiB);
+  server.resetPeak();
+  const atRest = server.peakRssMiB();
+  const seconds = await timed(() => publishFile(server.url, large, '4.0.0'));
+  rows.push({
+    measure: `registry peak RSS, MiB, uploading ${LARGE_UPLOAD_MIB} MiB`,
+    registry: fmt(server.peakRssMiB()),
+    note: `${fmt(atRest)} MiB at rest before; ${fmt(LARGE_UPLOAD_MIB / seconds)} MiB/s`,
+  });
+  await fs.rm(large);
+
+  // The CI pattern: the same small build published under version after version, concurrently.
+  const small = await randomFile(files, 'small.bin', 256 * 1024);
+  const publishes = 200;
+  let next = 0;
+  const ciSeconds = await timed(async () => {
+    const worker = async () => {
+      while (next < publishes) await publishFile(server.url, small, `5.0.${next++}`);
+    };
+    await Promise.all(Array.from({ length: 16 }, worker));
+  });
+  rows.push({
+    measure: `${publishes} publishes of one 256 KiB build, publishes/s`,
+    registry: fmt(publishes / ciSeconds),
+    note: `${ciSeconds.toFixed(2)} s in all, 16 at a time`,
+  });
 }
 
 async function rate(url: string, connections: number, headers: Record<string, string> = {}): Promise<number> {

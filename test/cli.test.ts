@@ -1,47 +1,13 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { firmwareBytes, sha256 } from './helpers/fixtures.js';
+import { BIN, spawnServer } from './helpers/child-server.js';
 import { tempDir } from './helpers/temp-dir.js';
 
-const BIN = fileURLToPath(new URL('../bin/spore-registry.js', import.meta.url));
-
-interface Running {
-  child: ChildProcess;
-  url: string;
-  lines: string[];
-}
-
-/** The built executable as `npm start` runs it, on a free port over a temp folder. */
-async function serve(t: ExecutionContext, dir: string, env: Record<string, string> = {}, args: string[] = []): Promise<Running> {
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], {
-    cwd: dir,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  const lines: string[] = [];
-  let buffered = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const parts = buffered.split('\n');
-      buffered = parts.pop() ?? '';
-      for (const line of parts) {
-        lines.push(line);
-        const parsed = JSON.parse(line) as { msg: string; url?: string };
-        if (parsed.msg === 'spore-registry listening' && parsed.url) resolve(parsed.url);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`exited with ${code} before listening`)));
-  });
-  return { child, url, lines };
-}
+const serve = spawnServer;
 
 function curl(...args: string[]): string {
   const result = spawnSync('curl', ['-sS', '--fail-with-body', ...args], { encoding: 'utf8' });
@@ -79,11 +45,9 @@ test("cli: the seed README's curl commands work verbatim, in ./registry and ./re
 
 test('cli: SIGINT stops the server cleanly and releases the index', async (t) => {
   const dir = await tempDir(t);
-  const { child, lines } = await serve(t, dir);
+  const { child, lines, exited } = await serve(t, dir);
   child.kill('SIGINT');
-  // 'close', not 'exit': the last log lines are read by then.
-  const [code] = await once(child, 'close');
-  t.is(code, 0);
+  t.is(await exited, 0);
   t.true(lines.some((line) => line.includes('spore-registry stopped')));
   await t.throwsAsync(fs.access(path.join(dir, 'registry.db.lock')));
 });

@@ -5,7 +5,7 @@ import type { Config } from './config/config.js';
 import { createFacade, type Facade } from './http/app.js';
 import { FirmwareIndex } from './index/firmware-index.js';
 import type { Logger } from './log.js';
-import { Registry } from './registry.js';
+import { Registry } from './registry/registry.js';
 import { VersionTree } from './version-tree.js';
 
 export interface RunningServer {
@@ -40,7 +40,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       log.error({ name: record.name, version: record.version, digest: record.digest }, 'published version has no blob; run fsck');
     }
 
-    const facade = createFacade({ registry, store, log, maxUploadBytes: config.maxUploadBytes, tokens: config.tokens });
+    const facade = createFacade({ registry, store, log, maxUploadBytes: config.maxUploadBytes, tokens: config.tokens, publicUrl: config.publicUrl });
     const server = http.createServer(facade.listener);
     // A client that stops reading (or sending) is cut off, which releases what its request
     // holds; a slow but moving download is not. Uploads may take longer than Node's default

@@ -54,6 +54,21 @@ export class VersionTree {
     }
   }
 
+  /** Every name and version that has a folder in the tree (dot folders are the store's). */
+  async *list(): AsyncIterable<{ name: string; version: string }> {
+    for (const name of await fs.readdir(this.root)) {
+      if (!isValidName(name)) continue;
+      let versions: string[];
+      try {
+        versions = await fs.readdir(path.join(this.root, name));
+      } catch (error) {
+        if (isErrnoCode(error, 'ENOTDIR', 'ENOENT')) continue;
+        throw error;
+      }
+      for (const version of versions) if (isValidVersion(version)) yield { name, version };
+    }
+  }
+
   /** Whether the version's file is the blob itself (same inode), not a stale or missing copy. */
   async isLinked(name: string, version: string, blobPath: string): Promise<boolean> {
     try {

@@ -211,6 +211,26 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
+  /** What is in the temp folder, with when each entry was last written to. */
+  async listTemp(): Promise<{ name: string; modifiedAt: number }[]> {
+    const names = await fs.readdir(this.tempDir);
+    const entries = await Promise.all(
+      names.map(async (name) => {
+        try {
+          return { name, modifiedAt: (await fs.stat(path.join(this.tempDir, name))).mtimeMs };
+        } catch (error) {
+          if (isErrnoCode(error, 'ENOENT')) return undefined; // finished meanwhile
+          throw error;
+        }
+      }),
+    );
+    return entries.filter((entry) => entry !== undefined);
+  }
+
+  async removeTemp(name: string): Promise<void> {
+    await fs.rm(path.join(this.tempDir, path.basename(name)), { force: true, recursive: true });
+  }
+
   /** Removes every leftover in the temp folder. Only safe before anything is in flight. */
   async emptyTemp(): Promise<number> {
     const names = await fs.readdir(this.tempDir);

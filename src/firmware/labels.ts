@@ -7,6 +7,10 @@ export const MAX_LABELS = 64;
 export const MAX_LABEL_VALUE_LENGTH = 256;
 const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/;
 
+export function isLabelKey(key: string): boolean {
+  return LABEL_KEY.test(key);
+}
+
 /**
  * Labels are a flat JSON object of string to string (SPEC §1). The result is a fresh object
  * with its keys sorted, so equal label sets serialise to equal text.

@@ -3,7 +3,7 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import type { BlobStore } from '../cas/blob-store.js';
 import type { Logger } from '../log.js';
-import type { Registry } from '../registry.js';
+import type { Registry } from '../registry/registry.js';
 import { accessLog } from './access-log.js';
 import { Downloads } from './download/downloads.js';
 import { downloadFastPath } from './download/fast-path.js';
@@ -11,6 +11,9 @@ import { errorMiddleware } from './error-middleware.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { firmwareRoutes } from './routes/firmware.js';
 import { healthRoutes } from './routes/health.js';
+import { lifecycleRoutes } from './routes/lifecycle.js';
+import { updateRoutes } from './routes/updates.js';
+import { requireWriteToken } from './write-auth.js';
 
 export interface AppDeps {
   registry: Registry;
@@ -18,6 +21,8 @@ export interface AppDeps {
   log: Logger;
   maxUploadBytes: number;
   tokens: readonly string[];
+  /** PUBLIC_URL: makes the URLs the registry returns absolute. */
+  publicUrl: string | undefined;
 }
 
 /**
@@ -39,8 +44,12 @@ export function createFacade(deps: AppDeps): Facade {
   app.use(accessLog(deps.log));
   app.use(errorMiddleware(deps.log));
   const router = new Router();
-  firmwareRoutes(router, deps);
+  const requireToken = requireWriteToken(deps.tokens);
+  const baseUrl = deps.publicUrl ?? '';
+  firmwareRoutes(router, { ...deps, requireToken });
+  lifecycleRoutes(router, { registry: deps.registry, requireToken, baseUrl });
   downloadRoutes(router, downloads);
+  updateRoutes(router, deps.registry, baseUrl);
   healthRoutes(router, deps.registry);
   app.use(router.routes());
   app.use(router.allowedMethods());

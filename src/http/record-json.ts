@@ -1,6 +1,6 @@
 import type { FirmwareRecord } from '../index/firmware-index.js';
 import type { Labels } from '../firmware/labels.js';
-import type { PublishResult } from '../registry.js';
+import type { PublishResult } from '../registry/registry.js';
 
 /** A record as the API shows it (SPEC §3): snake_case like the seed, digest as `sha256:<hex>`. */
 export interface RecordJson {

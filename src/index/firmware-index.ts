@@ -24,6 +24,10 @@ export interface FirmwareRecord {
 export interface ListFilter {
   name?: string;
   version?: string;
+  /** Every pair must be among the labels (AND). */
+  labels?: [key: string, value: string][];
+  /** Leave out pre-release versions. */
+  releasesOnly?: boolean;
 }
 
 export interface IndexStats {
@@ -96,16 +100,42 @@ export class FirmwareIndex {
   }
 
   insert(record: FirmwareRecord): void {
-    this.db.run(
-      `INSERT INTO firmware (${COLUMNS}, precedence) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      [record.name, record.version, record.size, record.digest, JSON.stringify(record.labels), record.createdAt, precedenceKey(record.version)],
-    );
+    this.#transaction(() => {
+      this.db.run(`INSERT INTO firmware (${COLUMNS}, precedence, prerelease) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, [
+        record.name,
+        record.version,
+        record.size,
+        record.digest,
+        JSON.stringify(record.labels),
+        record.createdAt,
+        precedenceKey(record.version),
+        isPrerelease(record.version) ? 1 : 0,
+      ]);
+      this.#indexLabels(this.#idOf(record.name, record.version), record.labels);
+    });
+  }
+
+  /** Replaces a row's labels; `false` when there is no such row. */
+  relabel(name: string, version: string, labels: Labels): boolean {
+    const id = this.#idOf(name, version);
+    if (id === undefined) return false;
+    this.#transaction(() => {
+      this.db.run('UPDATE firmware SET labels = ? WHERE id = ?', [JSON.stringify(labels), id]);
+      this.db.run('DELETE FROM firmware_labels WHERE firmware_id = ?', [id]);
+      this.#indexLabels(id, labels);
+    });
+    return true;
   }
 
   /** Removes a row; `false` when there was none. */
   remove(name: string, version: string): boolean {
-    this.db.run('DELETE FROM firmware WHERE name = ? AND version = ?', [name, version]);
-    return this.db.getRowsModified() > 0;
+    const id = this.#idOf(name, version);
+    if (id === undefined) return false;
+    this.#transaction(() => {
+      this.db.run('DELETE FROM firmware_labels WHERE firmware_id = ?', [id]);
+      this.db.run('DELETE FROM firmware WHERE id = ?', [id]);
+    });
+    return true;
   }
 
   find(name: string, version: string): FirmwareRecord | undefined {
@@ -124,11 +154,14 @@ export class FirmwareIndex {
       where.push('version = ?');
       params.push(filter.version);
     }
+    if (filter.releasesOnly) where.push('prerelease = 0');
+    for (const [key, value] of filter.labels ?? []) {
+      // Answered from the (key, value) primary key of firmware_labels, not by reading JSON.
+      where.push('id IN (SELECT firmware_id FROM firmware_labels WHERE key = ? AND value = ?)');
+      params.push(key, value);
+    }
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-    return this.#select(
-      `SELECT ${COLUMNS} FROM firmware ${clause} ORDER BY name, precedence DESC, created_at DESC, id DESC`,
-      params,
-    );
+    return this.#select(`SELECT ${COLUMNS} FROM firmware ${clause} ORDER BY name, precedence DESC, created_at DESC, id DESC`, params);
   }
 
   /** Size and first publish time of a digest, when any version points at it. */
@@ -163,6 +196,29 @@ export class FirmwareIndex {
     await this.releaseLock();
   }
 
+  #idOf(name: string, version: string): number | undefined {
+    const id = this.db.exec('SELECT id FROM firmware WHERE name = ? AND version = ?', [name, version])[0]?.values[0]?.[0];
+    return id === undefined || id === null ? undefined : Number(id);
+  }
+
+  #indexLabels(id: number | undefined, labels: Labels): void {
+    for (const [key, value] of Object.entries(labels)) {
+      this.db.run('INSERT INTO firmware_labels (firmware_id, key, value) VALUES (?, ?, ?)', [id ?? null, key, value]);
+    }
+  }
+
+  /** All or nothing: a row and its labels change together. */
+  #transaction(change: () => void): void {
+    this.db.exec('BEGIN');
+    try {
+      change();
+      this.db.exec('COMMIT');
+    } catch (error) {
+      this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
   #select(sql: string, params: SqlValue[]): FirmwareRecord[] {
     // Prepared per call: sql.js frees every prepared statement when it exports a snapshot.
     const statement = this.db.prepare(sql, params);
@@ -184,6 +240,11 @@ export class FirmwareIndex {
     }
     return records;
   }
+}
+
+/** A pre-release has a `-` before any build metadata (SemVer 2.0.0 §9). */
+function isPrerelease(version: string): boolean {
+  return (version.split('+', 1)[0] ?? '').includes('-');
 }
 
 async function readIfExists(file: string): Promise<Uint8Array | undefined> {

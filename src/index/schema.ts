@@ -8,6 +8,9 @@ import { RegistryError } from '../errors.js';
  * 1. The seed's `firmware` table (id, name, version, size, labels as JSON text, created_at,
  *    UNIQUE(name, version)) plus the content digest and a SemVer precedence key for ordering
  *    (see precedence.ts). `created_at` is ISO-8601 UTC with milliseconds.
+ * 2. What queries filter on, indexed: one `firmware_labels` row per label (the JSON in
+ *    `firmware.labels` stays the record; this is its index), and whether a version is a
+ *    pre-release (a `-` before any `+`).
  */
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE firmware (
@@ -23,6 +26,19 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX firmware_by_precedence ON firmware(name, precedence);
    CREATE INDEX firmware_by_digest ON firmware(digest);`,
+  `CREATE TABLE firmware_labels (
+     firmware_id INTEGER NOT NULL,
+     key TEXT NOT NULL,
+     value TEXT NOT NULL,
+     PRIMARY KEY (key, value, firmware_id)
+   ) WITHOUT ROWID;
+   CREATE INDEX firmware_labels_by_firmware ON firmware_labels(firmware_id);
+   INSERT INTO firmware_labels (firmware_id, key, value)
+     SELECT firmware.id, label.key, label.value FROM firmware, json_each(firmware.labels) AS label;
+   ALTER TABLE firmware ADD COLUMN prerelease INTEGER NOT NULL DEFAULT 0;
+   UPDATE firmware SET prerelease =
+     instr(CASE WHEN instr(version, '+') > 0 THEN substr(version, 1, instr(version, '+') - 1) ELSE version END, '-') > 0;
+   CREATE INDEX firmware_releases ON firmware(name, prerelease, precedence);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -83,7 +83,7 @@ test('download: other methods are 405 JSON with Allow', async (t) => {
     const answer = await request(`${registry.url}/firmware/base/1.0.0`, { method });
     t.is(answer.status, 405, method);
     t.is(answer.json().error.code, 'METHOD_NOT_ALLOWED');
-    t.is(answer.headers.allow, 'HEAD, GET');
+    t.is(answer.headers.allow, 'PATCH, DELETE, HEAD, GET');
   }
 });
 

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { BlobStore } from '../../cas/blob-store.js';
 import type { Digest } from '../../cas/digest.js';
 import { RegistryError } from '../../errors.js';
-import type { Registry } from '../../registry.js';
+import type { Registry } from '../../registry/registry.js';
 import { planDownload, type DownloadRequest } from './plan.js';
 import { BufferPool } from './buffer-pool.js';
 import type { ByteRange } from './range.js';

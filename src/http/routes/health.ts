@@ -1,5 +1,5 @@
 import type Router from '@koa/router';
-import type { Registry } from '../../registry.js';
+import type { Registry } from '../../registry/registry.js';
 
 /**
  * `GET /health`: 200 while the index answers and the data folder takes writes, else 503.

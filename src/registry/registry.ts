@@ -1,15 +1,18 @@
 import fs from 'node:fs/promises';
 import pLimit from 'p-limit';
-import type { StagedBlob } from './cas/blob-store.js';
-import type { Digest } from './cas/digest.js';
-import { checkExpectation } from './cas/expectation.js';
-import type { FsBlobStore } from './cas/fs-blob-store.js';
-import { RegistryError } from './errors.js';
-import type { Metadata } from './firmware/metadata.js';
-import type { FirmwareIndex, FirmwareRecord, ListFilter } from './index/firmware-index.js';
-import { KeyedLock } from './keyed-lock.js';
-import type { Logger } from './log.js';
-import type { VersionTree } from './version-tree.js';
+import type { StagedBlob } from '../cas/blob-store.js';
+import type { Digest } from '../cas/digest.js';
+import { checkExpectation } from '../cas/expectation.js';
+import type { FsBlobStore } from '../cas/fs-blob-store.js';
+import { RegistryError } from '../errors.js';
+import type { Metadata } from '../firmware/metadata.js';
+import type { Labels } from '../firmware/labels.js';
+import type { FirmwareIndex, FirmwareRecord } from '../index/firmware-index.js';
+import { KeyedLock } from '../keyed-lock.js';
+import type { Logger } from '../log.js';
+import type { VersionTree } from '../version-tree.js';
+import { collectGarbage, type GarbageOptions, type GarbageReport } from './garbage.js';
+import { indexFilter, inRange, updateFor, type VersionQuery } from './version-query.js';
 
 export interface RegistryDeps {
   store: FsBlobStore;
@@ -138,6 +141,12 @@ export class Registry {
     return this.deps.index.find(name, version);
   }
 
+  /** Removes what no published version needs (see garbage.ts). */
+  collectGarbage(options: GarbageOptions = {}): Promise<GarbageReport> {
+    const { store, index, tree } = this.deps;
+    return collectGarbage({ store, index, tree, blobs: this.#blobs, now: () => this.#now().getTime() }, options);
+  }
+
   /** Size of a published digest and when it was first published, from the index alone. */
   describePublishedBlob(digest: Digest): BlobDescription | undefined {
     const published = this.deps.index.firstPublished(digest);
@@ -155,8 +164,67 @@ export class Registry {
     return stored && { digest, size: stored.size, since: stored.storedAt };
   }
 
-  list(filter: ListFilter = {}): FirmwareRecord[] {
-    return this.deps.index.list(filter);
+  /** Every record the query matches: by name, then SemVer precedence, highest first. */
+  list(query: VersionQuery = { labels: [], prerelease: true }): FirmwareRecord[] {
+    return inRange(this.deps.index.list(indexFilter(query)), query);
+  }
+
+  /** The highest version of `name` the query matches, or `undefined`. */
+  latest(name: string, query: VersionQuery): FirmwareRecord | undefined {
+    return this.list({ ...query, name })[0];
+  }
+
+  /** The update for a device of `name` on `current` (see `updateFor`), or `undefined`. */
+  update(name: string, current: string, query: VersionQuery): FirmwareRecord | undefined {
+    return updateFor(current, this.list({ ...query, name }));
+  }
+
+  /**
+   * Replaces the labels of a published version (promotion: beta → stable), durably before it
+   * returns. NOT_FOUND when the version is not published.
+   */
+  async relabel(name: string, version: string, labels: Labels): Promise<FirmwareRecord> {
+    const { index } = this.deps;
+    return this.#versions.run(`${name}@${version}`, async () => {
+      const before = this.resolve(name, version);
+      index.relabel(name, version, labels);
+      try {
+        await index.persist();
+      } catch (error) {
+        index.relabel(name, version, before.labels);
+        throw error;
+      }
+      this.#changes++;
+      return { ...before, labels };
+    });
+  }
+
+  /**
+   * Withdraws a published version (NOT_FOUND if it is not):
+   *   1. remove the row and persist; if persisting fails, put it back;
+   *   2. remove `<name>/<version>/firmware.bin`;
+   *   3. under the digest lock, remove the blob when no version references it any more.
+   * A crash after step 1 leaves an unreferenced blob or link; `gc` removes those.
+   */
+  async unpublish(name: string, version: string): Promise<FirmwareRecord> {
+    const { index, store, tree, log } = this.deps;
+    const record = await this.#versions.run(`${name}@${version}`, async () => {
+      const found = this.resolve(name, version);
+      index.remove(name, version);
+      try {
+        await index.persist();
+      } catch (error) {
+        index.insert(found);
+        throw error;
+      }
+      this.#changes++;
+      return found;
+    });
+    await tree.unlink(name, version).catch((error: unknown) => log.error({ err: error, name, version }, 'version link not removed; gc removes it'));
+    await this.#blobs.run(record.digest, async () => {
+      if (index.references(record.digest) === 0) await store.delete(record.digest);
+    });
+    return record;
   }
 
   /** The record of `name@version`; NOT_FOUND when it is not published. */

@@ -21,7 +21,7 @@ export function parseVersionQuery(query: ParsedUrlQuery, options: { prerelease: 
   }
   const parsed: VersionQuery = { labels: labelFilters(query.label), prerelease: options.prerelease };
   const name = single(query, 'name');
-  const version = single(query, 'version');
+  const version = versionParameter(query, 'version');
   const range = single(query, 'range');
   const prerelease = single(query, 'prerelease');
   if (name !== undefined) parsed.name = name;
@@ -44,6 +44,15 @@ export function single(query: ParsedUrlQuery, key: string): string | undefined {
   const value = query[key];
   if (Array.isArray(value)) throw invalid(`give "${key}" at most once`, key);
   return value;
+}
+
+/**
+ * A version in a query string. Form decoding turns `+` into a space, and devices send
+ * `current=1.0.0+build.5` without encoding the `+`; a version never holds a space, so a space
+ * is read back as the `+` it was.
+ */
+export function versionParameter(query: ParsedUrlQuery, key: string): string | undefined {
+  return single(query, key)?.replaceAll(' ', '+');
 }
 
 function labelFilters(value: string | string[] | undefined): [string, string][] {

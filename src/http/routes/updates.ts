@@ -4,7 +4,7 @@ import { RegistryError } from '../../errors.js';
 import { checkName, checkVersion } from '../../firmware/identifiers.js';
 import type { Registry } from '../../registry/registry.js';
 import { listMatches, parseEntityTagList, weakMatch } from '../download/entity-tag.js';
-import { parseVersionQuery, single } from '../query-params.js';
+import { parseVersionQuery, versionParameter } from '../query-params.js';
 import { recordJson } from '../record-json.js';
 import { firmwareUrl } from './lifecycle.js';
 
@@ -18,7 +18,7 @@ import { firmwareUrl } from './lifecycle.js';
 export function updateRoutes(router: Router, registry: Registry, baseUrl: string): void {
   router.get('/updates/:name', (ctx) => {
     const name = checkName(ctx.params.name);
-    const current = single(ctx.query, 'current');
+    const current = versionParameter(ctx.query, 'current');
     if (current === undefined) {
       throw new RegistryError('QUERY_INVALID', 'current is the version the device runs: /updates/<name>?current=1.2.0', { parameter: 'current' });
     }

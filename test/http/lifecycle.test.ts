@@ -1,0 +1,238 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import test, { type ExecutionContext } from 'ava';
+import { FsBlobStore } from '../../src/cas/fs-blob-store.js';
+import { firmwareBytes, sha256 } from '../helpers/fixtures.js';
+import { request } from '../helpers/http.js';
+import { firmwareUpload } from '../helpers/multipart.js';
+import { startRegistry, type TestRegistry } from '../helpers/registry-server.js';
+
+type Row = { name: string; version: string; labels: Record<string, string> };
+
+const CATALOGUE: [string, string, Record<string, string>][] = [
+  ['base', '1.0.0', { channel: 'stable', hw: 'esp32' }],
+  ['base', '1.1.0', { channel: 'stable', hw: 'esp8266' }],
+  ['base', '1.2.0', { channel: 'stable', hw: 'esp32' }],
+  ['base', '2.0.0-beta.1', { channel: 'beta', hw: 'esp32' }],
+  ['base', '2.0.0-rc.1', { channel: 'beta', hw: 'esp32' }],
+  ['base', '2.0.0', { channel: 'beta', hw: 'esp32' }],
+  ['sensor', '0.9.0', { channel: 'stable', hw: 'esp32' }],
+];
+
+async function catalogue(t: ExecutionContext, env: Record<string, string> = {}): Promise<TestRegistry> {
+  const registry = await startRegistry(t, env);
+  const auth: Record<string, string> = env.REGISTRY_TOKENS ? { Authorization: `Bearer ${env.REGISTRY_TOKENS}` } : {};
+  for (const [name, version, labels] of CATALOGUE) {
+    t.is((await registry.post(firmwareUpload({ name, version, labels }, firmwareBytes(256)), auth)).status, 201);
+  }
+  return registry;
+}
+
+const versions = (rows: Row[]) => rows.map((row) => `${row.name}@${row.version}`);
+
+test('queries: pre-releases order below their release, rc above beta', async (t) => {
+  const registry = await catalogue(t);
+  t.deepEqual(versions((await registry.get('/firmware?name=base')).json()), [
+    'base@2.0.0',
+    'base@2.0.0-rc.1',
+    'base@2.0.0-beta.1',
+    'base@1.2.0',
+    'base@1.1.0',
+    'base@1.0.0',
+  ]);
+});
+
+test('queries: label filters combine (AND), with name, range and prerelease', async (t) => {
+  const registry = await catalogue(t);
+  const get = async (query: string) => versions((await registry.get(`/firmware?${query}`)).json());
+  t.deepEqual(await get('label=channel=stable'), ['base@1.2.0', 'base@1.1.0', 'base@1.0.0', 'sensor@0.9.0']);
+  t.deepEqual(await get('label=channel=stable&label=hw=esp32'), ['base@1.2.0', 'base@1.0.0', 'sensor@0.9.0']);
+  t.deepEqual(await get('label=channel=stable&label=hw=esp32&name=base'), ['base@1.2.0', 'base@1.0.0']);
+  t.deepEqual(await get('label=channel=nightly'), []);
+  t.deepEqual(await get('label=channel=stable&label=channel=beta'), [], 'AND, not OR');
+  t.deepEqual(await get(`range=${encodeURIComponent('^1.1')}`), ['base@1.2.0', 'base@1.1.0']);
+  t.deepEqual(await get(`range=${encodeURIComponent('>=1.2 <3')}&name=base`), ['base@2.0.0', 'base@2.0.0-rc.1', 'base@2.0.0-beta.1', 'base@1.2.0']);
+  t.deepEqual(await get(`range=${encodeURIComponent('>=1.2 <3')}&name=base&prerelease=false`), ['base@2.0.0', 'base@1.2.0']);
+  t.deepEqual(await get('prerelease=false&label=channel=beta'), ['base@2.0.0']);
+  t.deepEqual(await get('version=2.0.0-rc.1'), ['base@2.0.0-rc.1']);
+  t.deepEqual(await get(`label=${encodeURIComponent('hw=esp8266')}`), ['base@1.1.0'], 'the = may be percent-encoded');
+});
+
+test('queries: an invalid range, label filter, prerelease or an unknown parameter is 400 QUERY_INVALID', async (t) => {
+  const registry = await catalogue(t);
+  for (const query of ['range=not-a-range', 'range=%5E%5E1', 'label=channel', 'label=%3Dstable', `label=k=${'v'.repeat(257)}`, 'prerelease=maybe', 'lable=channel=stable', 'name=a&name=b']) {
+    const answer = await registry.get(`/firmware?${query}`);
+    t.is(answer.status, 400, query);
+    t.is(answer.json().error.code, 'QUERY_INVALID', query);
+  }
+});
+
+test('latest: 302 to the highest release; pre-releases only with prerelease=true; filters apply', async (t) => {
+  const registry = await catalogue(t);
+  const latest = async (query = '') => {
+    const answer = await registry.get(`/firmware/base/latest${query}`);
+    return answer.status === 302 ? answer.headers.location : answer.status;
+  };
+  t.is(await latest(), '/firmware/base/2.0.0');
+  t.is(await latest('?label=channel=stable'), '/firmware/base/1.2.0');
+  t.is(await latest('?label=channel=stable&label=hw=esp8266'), '/firmware/base/1.1.0');
+  t.is(await latest(`?range=${encodeURIComponent('<2')}`), '/firmware/base/1.2.0');
+  t.is(await latest(`?range=${encodeURIComponent('<2.0.0')}&prerelease=true`), '/firmware/base/2.0.0-rc.1');
+  t.is(await latest('?label=channel=nightly'), 404);
+  t.is(await latest('?version=1.0.0'), 400, 'latest takes filters, not a version');
+  const followed = await registry.get('/firmware/base/latest');
+  t.is((await registry.get(String(followed.headers.location))).status, 200);
+  t.is((await registry.get('/firmware/nothing/latest')).status, 404);
+});
+
+test('latest and updates: URLs are absolute with PUBLIC_URL', async (t) => {
+  const registry = await catalogue(t, { PUBLIC_URL: 'https://fw.example.com/registry/' });
+  t.is((await registry.get('/firmware/base/latest')).headers.location, 'https://fw.example.com/registry/firmware/base/2.0.0');
+  t.is((await registry.get('/updates/base?current=1.0.0')).json().url, 'https://fw.example.com/registry/firmware/base/2.0.0');
+});
+
+test('updates: 200 with the record and its URL when something newer matches, 204 when current', async (t) => {
+  const registry = await catalogue(t);
+  const answer = await registry.get('/updates/base?current=1.0.0&label=channel=stable');
+  t.is(answer.status, 200);
+  const body = answer.json();
+  t.like(body, { name: 'base', version: '1.2.0', size: 256, labels: { channel: 'stable', hw: 'esp32' }, url: '/firmware/base/1.2.0' });
+  t.regex(body.sha256, /^sha256:[0-9a-f]{64}$/);
+  t.regex(body.created_at, /Z$/);
+  t.is(answer.headers['cache-control'], 'no-cache');
+
+  t.is((await registry.get('/updates/base?current=1.2.0&label=channel=stable')).status, 204);
+  t.is((await registry.get('/updates/base?current=3.0.0')).status, 204, 'newer than anything published');
+  t.is((await registry.get('/updates/base?current=1.2.0')).json().version, '2.0.0');
+  t.is((await registry.get('/updates/base?current=2.0.0-beta.1&prerelease=true&label=channel=beta')).json().version, '2.0.0');
+  t.is((await registry.get(`/updates/base?current=1.0.0&range=${encodeURIComponent('~1.0 || ~1.1')}`)).json().version, '1.1.0');
+  t.is((await registry.get('/updates/base?current=1.2.0%2Bbuild.9&label=channel=stable')).status, 204, 'build metadata does not count');
+  t.is((await registry.get('/updates/base?current=1.2.0+build.9&label=channel=stable')).status, 204, 'a + sent unencoded is still a +');
+});
+
+test('updates: its own ETag; If-None-Match gets 304 until the answer changes', async (t) => {
+  const registry = await catalogue(t);
+  const first = await registry.get('/updates/base?current=1.0.0&label=channel=stable');
+  const etag = String(first.headers.etag);
+  t.regex(etag, /^"[A-Za-z0-9_-]+"$/);
+  const again = await registry.get('/updates/base?current=1.0.0&label=channel=stable', { 'If-None-Match': etag });
+  t.is(again.status, 304);
+  t.is(again.body.length, 0);
+  await registry.publish({ name: 'base', version: '1.3.0', labels: { channel: 'stable' } }, firmwareBytes(100));
+  const changed = await registry.get('/updates/base?current=1.0.0&label=channel=stable', { 'If-None-Match': etag });
+  t.is(changed.status, 200);
+  t.is(changed.json().version, '1.3.0');
+  t.not(changed.headers.etag, etag);
+});
+
+test('updates: a current that is not SemVer is 400; no current is 400; an unknown name is 404', async (t) => {
+  const registry = await catalogue(t);
+  t.is((await registry.get('/updates/base?current=v1')).json().error.code, 'VERSION_INVALID');
+  t.is((await registry.get('/updates/base?current=v1')).status, 400);
+  t.is((await registry.get('/updates/base')).json().error.code, 'QUERY_INVALID');
+  t.is((await registry.get('/updates/nothing?current=1.0.0')).status, 404);
+  t.is((await registry.get('/updates/base?current=1.0.0&range=nope')).status, 400);
+});
+
+test('PATCH replaces the labels, durably, and queries see it at once', async (t) => {
+  const registry = await catalogue(t);
+  const promote = await patch(registry, '/firmware/base/2.0.0', { labels: { channel: 'stable', hw: 'esp32' } });
+  t.is(promote.status, 200);
+  t.like(promote.json(), { name: 'base', version: '2.0.0', labels: { channel: 'stable', hw: 'esp32' } });
+  t.is((await registry.get('/firmware/base/latest?label=channel=stable')).headers.location, '/firmware/base/2.0.0');
+  await registry.restart();
+  t.deepEqual((await registry.get('/firmware?version=2.0.0')).json()[0].labels, { channel: 'stable', hw: 'esp32' });
+  t.deepEqual(versions((await registry.get('/firmware?label=channel=beta')).json()), ['base@2.0.0-rc.1', 'base@2.0.0-beta.1']);
+});
+
+test('PATCH refuses what is not {labels} JSON, and unknown versions', async (t) => {
+  const registry = await catalogue(t);
+  t.is((await patch(registry, '/firmware/base/9.9.9', { labels: {} })).status, 404);
+  t.is((await patch(registry, '/firmware/base/1.0.0', { labels: { app: 1 } })).json().error.code, 'LABELS_INVALID');
+  t.is((await patch(registry, '/firmware/base/1.0.0', { labels: {}, name: 'x' })).json().error.code, 'METADATA_INVALID');
+  t.is((await patch(registry, '/firmware/base/1.0.0', '{"labels":')).json().error.code, 'METADATA_INVALID');
+  const form = await request(`${registry.url}/firmware/base/1.0.0`, { method: 'PATCH', headers: { 'Content-Type': 'text/plain' }, body: '{}' });
+  t.is(form.status, 415);
+  t.deepEqual((await registry.get('/firmware?version=1.0.0')).json()[0].labels, { channel: 'stable', hw: 'esp32' });
+});
+
+test('DELETE removes the version, its link, and its blob once nothing references it', async (t) => {
+  const registry = await startRegistry(t);
+  const shared = firmwareBytes(1000);
+  const alone = firmwareBytes(1000);
+  await registry.publish({ name: 'base', version: '1.0.0' }, shared);
+  await registry.publish({ name: 'base', version: '1.0.1' }, shared);
+  await registry.publish({ name: 'base', version: '2.0.0' }, alone);
+  const blobOf = (bytes: Buffer) => path.join(registry.dataDir, '.blobs', 'sha256', sha256(bytes).slice(7, 9), sha256(bytes).slice(7));
+  t.is((await registry.get('/firmware/base/2.0.0')).status, 200, 'downloaded (and cached) before');
+
+  t.is((await request(`${registry.url}/firmware/base/2.0.0`, { method: 'DELETE' })).status, 204);
+  t.is((await registry.get('/firmware/base/2.0.0')).status, 404);
+  t.is((await registry.get(`/blobs/sha256/${sha256(alone).slice(7)}`)).status, 404);
+  await t.throwsAsync(fs.access(blobOf(alone)));
+  await t.throwsAsync(fs.access(path.join(registry.dataDir, 'base', '2.0.0')));
+
+  t.is((await request(`${registry.url}/firmware/base/1.0.0`, { method: 'DELETE' })).status, 204);
+  await t.notThrowsAsync(fs.access(blobOf(shared)), 'still referenced by 1.0.1');
+  t.true((await registry.get('/firmware/base/1.0.1')).body.equals(shared));
+  t.is((await request(`${registry.url}/firmware/base/1.0.0`, { method: 'DELETE' })).status, 404);
+
+  await registry.restart();
+  t.deepEqual(versions((await registry.get('/firmware')).json()), ['base@1.0.1']);
+});
+
+test('PATCH and DELETE need a token when tokens are set', async (t) => {
+  const registry = await catalogue(t, { REGISTRY_TOKENS: 'secret' });
+  t.is((await patch(registry, '/firmware/base/1.0.0', { labels: {} })).status, 401);
+  t.is((await request(`${registry.url}/firmware/base/1.0.0`, { method: 'DELETE', headers: { Authorization: 'Bearer wrong' } })).status, 403);
+  t.is((await request(`${registry.url}/gc`, { method: 'POST' })).status, 401);
+  t.is((await patch(registry, '/firmware/base/1.0.0', { labels: {} }, { Authorization: 'Bearer secret' })).status, 200);
+  t.is((await request(`${registry.url}/firmware/base/1.0.0`, { method: 'DELETE', headers: { Authorization: 'Bearer secret' } })).status, 204);
+});
+
+test('gc removes old unreferenced blobs, old temp files and stale links; keeps fresh ones; dry_run only reports', async (t) => {
+  const registry = await startRegistry(t);
+  const kept = firmwareBytes(100);
+  await registry.publish({ name: 'base', version: '1.0.0' }, kept);
+  const store = await FsBlobStore.open(registry.dataDir);
+  const old = firmwareBytes(300);
+  const fresh = firmwareBytes(200);
+  await store.put(Readable.from([old]));
+  await store.put(Readable.from([fresh]));
+  const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+  await fs.utimes(store.pathOf(sha256(old)), twoHoursAgo, twoHoursAgo);
+  const staleTemp = path.join(store.tempDir, 'abandoned.blob');
+  await fs.writeFile(staleTemp, 'half an upload');
+  await fs.utimes(staleTemp, twoHoursAgo, twoHoursAgo);
+  await fs.mkdir(path.join(registry.dataDir, 'ghost', '0.1.0'), { recursive: true });
+  await fs.writeFile(path.join(registry.dataDir, 'ghost', '0.1.0', 'firmware.bin'), 'left by hand');
+
+  const dry = await request(`${registry.url}/gc?dry_run=true`, { method: 'POST' });
+  t.deepEqual(dry.json(), {
+    dry_run: true,
+    blobs: [{ sha256: sha256(old), size: 300 }],
+    young_blobs: 1,
+    temp_files: ['abandoned.blob'],
+    links: [{ name: 'ghost', version: '0.1.0' }],
+    bytes: 300,
+  });
+  await t.notThrowsAsync(fs.access(store.pathOf(sha256(old))), 'a dry run removes nothing');
+
+  const real = await request(`${registry.url}/gc`, { method: 'POST' });
+  t.is(real.json().bytes, 300);
+  await t.throwsAsync(fs.access(store.pathOf(sha256(old))));
+  await t.notThrowsAsync(fs.access(store.pathOf(sha256(fresh))), 'a fresh orphan stays');
+  await t.throwsAsync(fs.access(staleTemp));
+  await t.throwsAsync(fs.access(path.join(registry.dataDir, 'ghost')));
+  t.true((await registry.get('/firmware/base/1.0.0')).body.equals(kept));
+  t.is((await request(`${registry.url}/gc?dry_run=maybe`, { method: 'POST' })).status, 400);
+});
+
+function patch(registry: TestRegistry, url: string, body: unknown, headers: Record<string, string> = {}) {
+  return request(`${registry.url}${url}`, {
+    method: 'PATCH',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}

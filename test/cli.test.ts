@@ -85,10 +85,13 @@ test('cli: a second server on the same data exits 1 with INDEX_LOCKED explained'
 test('cli: bad usage exits 2, --help exits 0', (t) => {
   const unknown = spawnSync(process.execPath, [BIN, 'frobnicate'], { encoding: 'utf8' });
   t.is(unknown.status, 2);
-  t.regex(unknown.stderr, /Usage: spore-registry/);
+  t.regex(unknown.stderr, /unknown command "frobnicate"/);
   const badFlag = spawnSync(process.execPath, [BIN, '--no-such-flag'], { encoding: 'utf8' });
   t.is(badFlag.status, 2);
   const help = spawnSync(process.execPath, [BIN, '--help'], { encoding: 'utf8' });
   t.is(help.status, 0);
-  t.regex(help.stdout, /REGISTRY_DIR/);
+  t.regex(help.stdout, /push/);
+  const serveHelp = spawnSync(process.execPath, [BIN, 'serve', '--help'], { encoding: 'utf8' });
+  t.is(serveHelp.status, 0);
+  t.regex(serveHelp.stdout, /REGISTRY_DIR/);
 });

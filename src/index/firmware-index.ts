@@ -89,6 +89,29 @@ export class FirmwareIndex {
     }
   }
 
+  /**
+   * Every record in the last snapshot written to `file`, read without taking the lock: for
+   * checks that must not stop a running registry (fsck). The snapshot may be a moment behind
+   * the registry's memory, never ahead of what it acknowledged.
+   */
+  static async readSnapshot(file: string): Promise<FirmwareRecord[]> {
+    const bytes = await fs.readFile(path.resolve(file));
+    const SQL = await loadSqlJs();
+    let db: Database;
+    try {
+      db = new SQL.Database(bytes);
+      db.exec('PRAGMA quick_check');
+    } catch (error) {
+      throw new RegistryError('INDEX_UNREADABLE', `${file} is not a readable SQLite database`, { file }, { cause: error });
+    }
+    try {
+      migrate(db, file);
+      return new FirmwareIndex(db, file, async () => {}).list();
+    } finally {
+      db.close();
+    }
+  }
+
   /** Resolves once every change made before this call is on disk. */
   persist(): Promise<void> {
     return this.#writer.persist();

@@ -1,0 +1,31 @@
+import { FsBlobStore } from '../cas/fs-blob-store.js';
+import type { Environment } from '../config/config.js';
+import { fsck } from '../fsck.js';
+import { FirmwareIndex } from '../index/firmware-index.js';
+import { VersionTree } from '../version-tree.js';
+import { CliError } from './cli-error.js';
+import { localData } from './local-data.js';
+import { progressBar, type Progress } from './progress.js';
+
+/**
+ * `spore-registry fsck`: re-hashes every blob and checks the index against the store, on the
+ * local data (read-only: a running registry may keep serving). One line per problem on
+ * standard output; exit status 1 when there is any.
+ */
+export async function fsckCommand(options: { dir?: string; db?: string }, env: Environment, print: (line: string) => void, note: (line: string) => void): Promise<void> {
+  const { dir, db } = await localData(options, env);
+  const store = await FsBlobStore.open(dir);
+  const tree = new VersionTree(store.root, (suffix) => store.tempPath(suffix));
+  const records = await FirmwareIndex.readSnapshot(db);
+  let bar: Progress | undefined;
+  const report = await fsck({ store, tree, records }, (progress) => {
+    bar ??= progressBar('fsck', progress.bytesTotal);
+    bar.update(progress.bytesDone);
+  });
+  bar?.stop();
+  for (const problem of report.problems) print(problem);
+  for (const line of report.notes) note(line);
+  const summary = `fsck: ${records.length} versions, ${report.blobs} blobs, ${(report.bytes / 1024 / 1024).toFixed(1)} MiB re-hashed`;
+  if (report.problems.length > 0) throw new CliError(`${summary}: ${report.problems.length} problem(s)`);
+  note(`${summary}: no damage`);
+}

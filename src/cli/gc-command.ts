@@ -1,0 +1,78 @@
+import { FsBlobStore } from '../cas/fs-blob-store.js';
+import type { Environment } from '../config/config.js';
+import { isRegistryError } from '../errors.js';
+import { FirmwareIndex } from '../index/firmware-index.js';
+import { silentLogger } from '../log.js';
+import { DEFAULT_GRACE_MS, type GarbageReport } from '../registry/garbage.js';
+import { Registry } from '../registry/registry.js';
+import { VersionTree } from '../version-tree.js';
+import { CliError } from './cli-error.js';
+import { localData } from './local-data.js';
+import { failure, type RegistryClient } from './registry-client.js';
+
+export interface GcOptions {
+  dryRun: boolean;
+  grace?: string;
+  dir?: string;
+  db?: string;
+}
+
+/**
+ * `spore-registry gc`: with `--url`, asks the running registry to collect (it knows which
+ * uploads are in flight); without, collects on the local data, which needs the registry
+ * stopped (the index lock says so).
+ */
+export async function gcCommand(client: RegistryClient | undefined, options: GcOptions, env: Environment, print: (line: string) => void): Promise<void> {
+  if (client) {
+    if (options.grace !== undefined) throw new CliError('gc: --grace applies to local collection; a running registry uses its own');
+    const answer = await client.send({ method: 'POST', path: `/gc?dry_run=${options.dryRun}` });
+    if (answer.status !== 200) throw failure('gc', answer);
+    const report = JSON.parse(answer.body.toString()) as { blobs: { sha256: string; size: number }[]; young_blobs: number; temp_files: string[]; links: { name: string; version: string }[]; bytes: number };
+    return printReport(print, options.dryRun, {
+      blobs: report.blobs.map((blob) => ({ digest: blob.sha256, size: blob.size })),
+      youngBlobs: report.young_blobs,
+      tempFiles: report.temp_files,
+      links: report.links,
+      bytes: report.bytes,
+    });
+  }
+
+  const { dir, db } = await localData(options, env);
+  let index: FirmwareIndex;
+  try {
+    index = await FirmwareIndex.open(db);
+  } catch (error) {
+    if (isRegistryError(error, 'INDEX_LOCKED')) {
+      throw new CliError(`gc: ${error.message}; to collect while it runs, use --url <its address>`);
+    }
+    throw error;
+  }
+  try {
+    const store = await FsBlobStore.open(dir);
+    const tree = new VersionTree(store.root, (suffix) => store.tempPath(suffix));
+    const registry = new Registry({ store, index, tree, log: silentLogger });
+    const report = await registry.collectGarbage({ dryRun: options.dryRun, graceMs: parseDuration(options.grace) });
+    printReport(print, options.dryRun, report);
+  } finally {
+    await index.close();
+  }
+}
+
+type PrintableReport = Omit<GarbageReport, 'dryRun' | 'blobs'> & { blobs: { digest: string; size: number }[] };
+
+function printReport(print: (line: string) => void, dryRun: boolean, report: PrintableReport): void {
+  const verb = dryRun ? 'would remove' : 'removed';
+  for (const blob of report.blobs) print(`${verb} blob ${blob.digest} (${blob.size} bytes)`);
+  for (const file of report.tempFiles) print(`${verb} temp file .tmp/${file}`);
+  for (const link of report.links) print(`${verb} link ${link.name}/${link.version}/firmware.bin`);
+  print(`gc: ${verb} ${report.blobs.length} blob(s), ${(report.bytes / 1024 / 1024).toFixed(1)} MiB; kept ${report.youngBlobs} unreferenced blob(s) younger than the grace period`);
+}
+
+/** `90s`, `10m`, `1h`, `2d`, or a number of seconds. */
+export function parseDuration(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_GRACE_MS;
+  const match = /^(\d+(?:\.\d+)?)(s|m|h|d)?$/.exec(text.trim());
+  if (!match) throw new CliError(`--grace takes a duration such as 30m, 1h or 0, not ${JSON.stringify(text)}`);
+  const unit = { s: 1, m: 60, h: 3600, d: 86400 }[(match[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
+  return Number(match[1]) * unit * 1000;
+}

@@ -171,12 +171,16 @@ export class Registry {
 
   /** The highest version of `name` the query matches, or `undefined`. */
   latest(name: string, query: VersionQuery): FirmwareRecord | undefined {
-    return this.list({ ...query, name })[0];
+    const named = { ...query, name };
+    // Without a range, the index's order answers alone: one row.
+    if (named.range === undefined) return this.deps.index.list(indexFilter(named), 1)[0];
+    return this.list(named)[0];
   }
 
   /** The update for a device of `name` on `current` (see `updateFor`), or `undefined`. */
   update(name: string, current: string, query: VersionQuery): FirmwareRecord | undefined {
-    return updateFor(current, this.list({ ...query, name }));
+    const latest = this.latest(name, query);
+    return latest && updateFor(current, [latest]);
   }
 
   /**

@@ -1,5 +1,7 @@
 import os from 'node:os';
 import pino, { type DestinationStream } from 'pino';
+import pretty from 'pino-pretty';
+import { LineWriter } from './line-writer.js';
 
 /**
  * Structured logging: one JSON object per line (`level`, `time`, `pid`, `hostname`, fields,
@@ -11,6 +13,8 @@ export type LogFields = Record<string, unknown>;
 
 export interface RequestLogEntry {
   method: string;
+  /** The route template that answered, or `(none)`. */
+  route: string;
   path: string;
   status: number;
   /** Content-Length sent; absent when the client went away before the end. */
@@ -18,6 +22,10 @@ export interface RequestLogEntry {
   ms: number;
   /** The error code of an error answer. */
   code?: string;
+  /** X-Request-Id: the client's, or one made up for it. */
+  requestId: string;
+  /** The client's address (X-Forwarded-For's first hop only with TRUST_PROXY). */
+  ip: string;
 }
 
 export interface Logger {
@@ -28,30 +36,43 @@ export interface Logger {
 }
 
 /**
- * A logger writing to `destination`, by default standard output through a buffer: a busy
- * server writes its lines in 4 KiB batches instead of one write per request, and the buffer
- * is flushed every 100 ms, so an idle server shows each line almost at once. Pending lines
- * are flushed when the process exits.
+ * A logger writing to `destination`: by default standard output, in batches (see
+ * LineWriter), or, on a terminal, pino-pretty's readable lines.
  */
-export function createLogger(destination: DestinationStream = bufferedStdout()): Logger {
+export function createLogger(destination: DestinationStream = standardOutput()): Logger {
   const events = pino({ formatters: { level: (label) => ({ level: label }) }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
   const prefix = `"pid":${process.pid},"hostname":${JSON.stringify(os.hostname())}`;
+  let lastMs = 0;
+  let lastTime = '';
+  const now = () => {
+    const ms = Date.now();
+    if (ms !== lastMs) {
+      lastMs = ms;
+      lastTime = new Date(ms).toISOString();
+    }
+    return lastTime;
+  };
   return {
     info: (fields, message) => events.info(fields, message),
     warn: (fields, message) => events.warn(fields, message),
     error: (fields, message) => events.error(fields, message),
     request: (entry) =>
       destination.write(
-        `{"level":"info","time":"${new Date().toISOString()}",${prefix},"method":${JSON.stringify(entry.method)},"path":${JSON.stringify(entry.path)},"status":${entry.status},` +
-          `${entry.bytes === undefined ? '"aborted":true' : `"bytes":${entry.bytes}`},"ms":${entry.ms}${entry.code ? `,"code":${JSON.stringify(entry.code)}` : ''},"msg":"request"}\n`,
+        `{"level":"info","time":"${now()}",${prefix},"req_id":${json(entry.requestId)},"ip":${json(entry.ip)},` +
+          `"method":${json(entry.method)},"route":${json(entry.route)},"path":${json(entry.path)},"status":${entry.status},` +
+          `${entry.bytes === undefined ? '"aborted":true' : `"bytes":${entry.bytes}`},"ms":${entry.ms}${entry.code ? `,"code":${json(entry.code)}` : ''},"msg":"request"}\n`,
       ),
   };
 }
 
+/** A JSON string; JSON.stringify only when something needs escaping (rarely, in a path). */
+function json(text: string): string {
+  return /["\\\u0000-\u001f]/.test(text) ? JSON.stringify(text) : `"${text}"`;
+}
+
 export const silentLogger: Logger = { info() {}, warn() {}, error() {}, request() {} };
 
-function bufferedStdout(): DestinationStream {
-  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
-  setInterval(() => destination.flush(), 100).unref();
-  return destination;
+function standardOutput(): DestinationStream {
+  if (process.stdout.isTTY) return pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
+  return new LineWriter(1);
 }

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FsBlobStore } from './cas/fs-blob-store.js';
 import type { Config } from './config/config.js';
+import { WriteTokens } from './auth/write-tokens.js';
 import { createFacade, type Facade } from './http/app.js';
 import { FirmwareIndex } from './index/firmware-index.js';
 import type { Logger } from './log.js';
@@ -14,6 +15,8 @@ export interface RunningServer {
   port: number;
   registry: Registry;
   activity: Facade['activity'];
+  /** Reads REGISTRY_TOKENS_FILE again (SIGHUP); on failure the tokens in use stay. */
+  reloadTokens(): Promise<void>;
   /** Stops accepting, lets requests in flight finish, persists, releases the index. */
   close(): Promise<void>;
 }
@@ -40,8 +43,23 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       log.error({ name: record.name, version: record.version, digest: record.digest }, 'published version has no blob; run fsck');
     }
 
-    const facade = createFacade({ registry, store, log, maxUploadBytes: config.maxUploadBytes, tokens: config.tokens, publicUrl: config.publicUrl });
-    const server = http.createServer(facade.listener);
+    const tokens = await WriteTokens.load(config.tokens, config.tokensFile);
+    const facade = createFacade({
+      registry,
+      store,
+      log,
+      tokens,
+      maxUploadBytes: config.maxUploadBytes,
+      maxConcurrentUploads: config.maxConcurrentUploads,
+      publicUrl: config.publicUrl,
+      trustProxy: config.trustProxy,
+      corsOrigins: config.corsOrigins,
+    });
+    index.observePersist((seconds) => facade.metrics.persistSeconds.observe(seconds));
+    // Request headers are capped at 16 KiB (431 beyond) and must arrive within
+    // HEADERS_TIMEOUT_SECONDS: a client trickling them in (slowloris) is cut off.
+    const server = http.createServer({ maxHeaderSize: 16 * 1024 }, facade.listener);
+    server.headersTimeout = config.headersTimeoutMs;
     // A client that stops reading (or sending) is cut off, which releases what its request
     // holds; a slow but moving download is not. Uploads may take longer than Node's default
     // five minutes for a whole request, so that limit is off and the idle limit guards them.
@@ -58,8 +76,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
-    if (config.tokens.length === 0) {
-      log.warn({}, 'REGISTRY_TOKENS is not set: anyone who can reach this server can publish firmware');
+    if (!tokens.enabled) {
+      log.warn({}, 'REGISTRY_TOKENS and REGISTRY_TOKENS_FILE are not set: anyone who can reach this server can publish, relabel and delete firmware');
     }
     log.info(
       {
@@ -79,6 +97,14 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       port,
       registry,
       activity: facade.activity,
+      reloadTokens: async () => {
+        try {
+          const count = await tokens.reload();
+          log.info({ tokens: count }, 'write tokens reloaded');
+        } catch (error) {
+          log.error({ err: error }, 'write tokens not reloaded');
+        }
+      },
       close: () => (closing ??= shutdown(server, index, log)),
     };
   } catch (error) {

@@ -9,8 +9,13 @@ test('config: the defaults serve ./registry and ./registry.db on port 3002', (t)
     registryDb: './registry.db',
     maxUploadBytes: 1024 ** 3,
     tokens: [],
+    tokensFile: undefined,
     publicUrl: undefined,
+    trustProxy: false,
+    corsOrigins: [],
+    maxConcurrentUploads: 16,
     idleTimeoutMs: 60_000,
+    headersTimeoutMs: 20_000,
   });
 });
 
@@ -27,6 +32,12 @@ test('config: values from the environment, with units and trimming', (t) => {
   t.is(loadConfig({ MAX_UPLOAD_BYTES: '1000' }).maxUploadBytes, 1000);
   t.is(loadConfig({ PORT: '' }).port, 3002, 'empty means default');
   t.is(loadConfig({ IDLE_TIMEOUT_SECONDS: '0.5' }).idleTimeoutMs, 500);
+  t.like(loadConfig({ TRUST_PROXY: 'true', CORS_ORIGINS: 'https://ui.example.com, *', REGISTRY_TOKENS_FILE: '/etc/spore/tokens', MAX_CONCURRENT_UPLOADS: '2' }), {
+    trustProxy: true,
+    corsOrigins: ['https://ui.example.com', '*'],
+    tokensFile: '/etc/spore/tokens',
+    maxConcurrentUploads: 2,
+  });
 });
 
 test('config: every problem is reported at once', (t) => {
@@ -37,4 +48,7 @@ test('config: every problem is reported at once', (t) => {
   t.throws(() => loadConfig({ IDLE_TIMEOUT_SECONDS: 'soon' }), { instanceOf: ConfigError });
   t.throws(() => loadConfig({ MAX_UPLOAD_BYTES: '1T' }), { instanceOf: ConfigError });
   t.throws(() => loadConfig({ PUBLIC_URL: 'https://x.example/?q=1' }), { instanceOf: ConfigError });
+  t.throws(() => loadConfig({ TRUST_PROXY: 'yes' }), { instanceOf: ConfigError });
+  t.throws(() => loadConfig({ CORS_ORIGINS: 'ui.example.com' }), { instanceOf: ConfigError });
+  t.throws(() => loadConfig({ MAX_CONCURRENT_UPLOADS: '0' }), { instanceOf: ConfigError });
 });

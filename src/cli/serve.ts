@@ -32,16 +32,21 @@ export async function serve(options: ServeOptions, environment: Environment): Pr
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
   });
+  // SIGHUP rereads the tokens file; before the server is up, tokens are being read anyway.
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  const reload = () => void server?.reloadTokens();
+  process.on('SIGHUP', reload);
   const log = createLogger();
-  let server;
   try {
     server = await startServer(loadConfig(env), log);
   } catch (error) {
+    process.off('SIGHUP', reload);
     if (error instanceof ConfigError || isRegistryError(error) || isErrnoCode(error, 'EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL')) {
       throw new CliError(error.message);
     }
     throw error;
   }
   log.info({ signal: await stopSignal }, 'shutting down');
+  process.off('SIGHUP', reload);
   await server.close();
 }

@@ -5,12 +5,22 @@ export interface Config {
   registryDir: string;
   registryDb: string;
   maxUploadBytes: number;
-  /** Bearer tokens allowed to write; empty means writes are open. */
+  /** Bearer tokens allowed to write; with no tokens and no tokens file, writes are open. */
   tokens: string[];
+  /** More tokens, one a line, read again on SIGHUP. */
+  tokensFile: string | undefined;
   /** Absolute base for URLs in responses, without a trailing slash. */
   publicUrl: string | undefined;
+  /** Believe X-Forwarded-For (the client address in logs): only behind a proxy you run. */
+  trustProxy: boolean;
+  /** Origins that browsers may call the API from ('*' for any); empty: CORS off. */
+  corsOrigins: string[];
+  /** Uploads received at once; more are answered 503 with Retry-After. */
+  maxConcurrentUploads: number;
   /** A connection with no bytes moving either way for this long is closed. */
   idleTimeoutMs: number;
+  /** A request's headers must arrive within this (slowloris). */
+  headersTimeoutMs: number;
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -29,7 +39,10 @@ export const DEFAULTS = {
   REGISTRY_DIR: './registry',
   REGISTRY_DB: './registry.db',
   MAX_UPLOAD_BYTES: String(1024 ** 3),
+  MAX_CONCURRENT_UPLOADS: '16',
   IDLE_TIMEOUT_SECONDS: '60',
+  HEADERS_TIMEOUT_SECONDS: '20',
+  TRUST_PROXY: 'false',
 } as const;
 
 const UNITS: Record<string, number> = { '': 1, K: 1024, KIB: 1024, M: 1024 ** 2, MIB: 1024 ** 2, G: 1024 ** 3, GIB: 1024 ** 3 };
@@ -40,50 +53,68 @@ export function loadConfig(env: Environment): Config {
     const value = env[key]?.trim();
     return value === undefined || value === '' ? DEFAULTS[key] : value;
   };
+  const optional = (key: string) => {
+    const value = env[key]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const check = <T>(key: string, parsed: T | undefined, expected: string): T | undefined => {
+    if (parsed === undefined) problems.push(`${key} must be ${expected}, not ${JSON.stringify(env[key])}`);
+    return parsed;
+  };
 
-  const port = Number(read('PORT'));
-  if (!/^\d+$/.test(read('PORT')) || port > 65535) {
-    problems.push(`PORT must be a whole number from 0 to 65535, not ${JSON.stringify(read('PORT'))}`);
-  }
-
-  const maxUploadBytes = parseBytes(read('MAX_UPLOAD_BYTES'));
-  if (maxUploadBytes === undefined) {
-    problems.push(
-      `MAX_UPLOAD_BYTES must be a positive number of bytes, optionally with K, M or G (binary units), not ${JSON.stringify(read('MAX_UPLOAD_BYTES'))}`,
-    );
-  }
-
-  const idleTimeoutSeconds = Number(read('IDLE_TIMEOUT_SECONDS'));
-  if (!(idleTimeoutSeconds > 0 && idleTimeoutSeconds <= 86_400)) {
-    problems.push(`IDLE_TIMEOUT_SECONDS must be a number of seconds from 0.001 to 86400, not ${JSON.stringify(read('IDLE_TIMEOUT_SECONDS'))}`);
-  }
-
-  const tokens = (env.REGISTRY_TOKENS ?? '').split(',').map((token) => token.trim()).filter(Boolean);
+  const port = check('PORT', wholeNumber(read('PORT'), 0, 65535), 'a whole number from 0 to 65535');
+  const maxUploadBytes = check('MAX_UPLOAD_BYTES', parseBytes(read('MAX_UPLOAD_BYTES')), 'a positive number of bytes, optionally with K, M or G (binary units)');
+  const maxConcurrentUploads = check('MAX_CONCURRENT_UPLOADS', wholeNumber(read('MAX_CONCURRENT_UPLOADS'), 1, 10_000), 'a whole number from 1 to 10000');
+  const idleTimeoutMs = check('IDLE_TIMEOUT_SECONDS', milliseconds(read('IDLE_TIMEOUT_SECONDS')), 'a number of seconds from 0.001 to 86400');
+  const headersTimeoutMs = check('HEADERS_TIMEOUT_SECONDS', milliseconds(read('HEADERS_TIMEOUT_SECONDS')), 'a number of seconds from 0.001 to 86400');
+  const trustProxy = check('TRUST_PROXY', { true: true, false: false }[read('TRUST_PROXY')], '"true" or "false"');
 
   let publicUrl: string | undefined;
-  const publicUrlText = env.PUBLIC_URL?.trim();
+  const publicUrlText = optional('PUBLIC_URL');
   if (publicUrlText) {
-    try {
-      const url = new URL(publicUrlText);
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
-      if (url.search || url.hash) throw new Error('has a query');
-      publicUrl = url.href.replace(/\/+$/, '');
-    } catch {
-      problems.push(`PUBLIC_URL must be an absolute http(s) URL without query, such as https://fw.example.com, not ${JSON.stringify(publicUrlText)}`);
+    publicUrl = check('PUBLIC_URL', absoluteUrl(publicUrlText), 'an absolute http(s) URL without query, such as https://fw.example.com');
+  }
+
+  const corsOrigins = list(optional('CORS_ORIGINS'));
+  for (const origin of corsOrigins) {
+    if (origin !== '*' && absoluteUrl(origin) !== origin) {
+      problems.push(`CORS_ORIGINS holds "*" or origins such as https://ui.example.com, not ${JSON.stringify(origin)}`);
     }
   }
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
-    port,
+    port: port ?? 0,
     host: read('HOST'),
     registryDir: read('REGISTRY_DIR'),
     registryDb: read('REGISTRY_DB'),
     maxUploadBytes: maxUploadBytes ?? 0,
-    tokens,
+    tokens: list(env.REGISTRY_TOKENS),
+    tokensFile: optional('REGISTRY_TOKENS_FILE'),
     publicUrl,
-    idleTimeoutMs: Math.round(idleTimeoutSeconds * 1000),
+    trustProxy: trustProxy ?? false,
+    corsOrigins,
+    maxConcurrentUploads: maxConcurrentUploads ?? 1,
+    idleTimeoutMs: idleTimeoutMs ?? 0,
+    headersTimeoutMs: headersTimeoutMs ?? 0,
   };
+}
+
+function list(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+function wholeNumber(text: string, min: number, max: number): number | undefined {
+  const value = Number(text);
+  return /^\d+$/.test(text) && value >= min && value <= max ? value : undefined;
+}
+
+function milliseconds(text: string): number | undefined {
+  const seconds = Number(text);
+  return /^\d+(\.\d+)?$/.test(text) && seconds > 0 && seconds <= 86_400 ? Math.round(seconds * 1000) : undefined;
 }
 
 function parseBytes(text: string): number | undefined {
@@ -91,4 +122,15 @@ function parseBytes(text: string): number | undefined {
   if (!match) return undefined;
   const bytes = Number(match[1]) * (UNITS[(match[2] ?? '').toUpperCase()] ?? NaN);
   return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
+}
+
+/** The URL without a trailing slash, if it is an absolute http(s) URL without query or fragment. */
+function absoluteUrl(text: string): string | undefined {
+  try {
+    const url = new URL(text);
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash || url.username) return undefined;
+    return url.href.replace(/\/+$/, '');
+  } catch {
+    return undefined;
+  }
 }

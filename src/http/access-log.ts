@@ -1,31 +1,68 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context, Next } from 'koa';
 import type { Logger } from '../log.js';
+import type { Metrics } from './metrics.js';
+
+export interface Observer {
+  log: Logger;
+  metrics: Metrics;
+  /** Believe X-Forwarded-For (its last hop: the one proxy in front) for the client address. */
+  trustProxy: boolean;
+}
+
+/** A client's own request id is kept when it is a plain token; anything else is replaced. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
- * One line per request, written when the answer is out or the client is gone (SPEC §6):
- * method, path, status, bytes (the Content-Length sent), duration, and the error code if any.
- * A response that was never ended was cut off: it is logged as aborted, without bytes.
+ * Every request, however it is answered (koa or the download fast path): an X-Request-Id on
+ * the answer (the client's, or a new one), then, when the answer is out or the client is
+ * gone, one log line (SPEC §6: method, route, path, status, bytes, duration, request id,
+ * client address, error code) and the request metrics.
  */
-export function logWhenDone(log: Logger, req: IncomingMessage, res: ServerResponse, errorCode: () => string | undefined): void {
+export function observeRequest(observer: Observer, req: IncomingMessage, res: ServerResponse, outcome: () => { route: string; code?: string | undefined }): void {
   const started = performance.now();
+  const given = req.headers['x-request-id'];
+  const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+  res.setHeader('X-Request-Id', requestId);
   res.once('close', () => {
     const url = req.url ?? '';
     const query = url.indexOf('?');
-    log.request({
-      method: req.method ?? '',
+    const seconds = (performance.now() - started) / 1000;
+    const bytes = res.writableEnded ? Number(res.getHeader('Content-Length') ?? 0) : undefined;
+    const { route, code } = outcome();
+    const method = req.method ?? '';
+    observer.log.request({
+      method,
+      route,
       path: query === -1 ? url : url.slice(0, query),
       status: res.statusCode,
-      bytes: res.writableEnded ? Number(res.getHeader('Content-Length') ?? 0) : undefined,
-      ms: Math.round((performance.now() - started) * 10) / 10,
-      code: errorCode(),
+      bytes,
+      ms: Math.round(seconds * 10_000) / 10,
+      code,
+      requestId,
+      ip: clientAddress(req, observer.trustProxy),
     });
+    observer.metrics.observe({ method, route, status: res.statusCode, bytes: bytes ?? 0, seconds });
   });
 }
 
-export function accessLog(log: Logger) {
+export function accessLog(observer: Observer) {
   return async function logRequest(ctx: Context, next: Next): Promise<void> {
-    logWhenDone(log, ctx.req, ctx.res, () => (ctx.state as { error?: { code: string } }).error?.code);
+    observeRequest(observer, ctx.req, ctx.res, () => ({
+      route: (ctx as Context & { _matchedRoute?: string })._matchedRoute ?? '(none)',
+      code: (ctx.state as { error?: { code: string } }).error?.code,
+    }));
     await next();
   };
+}
+
+function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
+  if (trustProxy) {
+    // The last hop is the one our own proxy added; earlier ones are whatever the client sent.
+    const forwarded = req.headers['x-forwarded-for'];
+    const last = (Array.isArray(forwarded) ? forwarded.join(',') : forwarded)?.split(',').pop()?.trim();
+    if (last) return last;
+  }
+  return req.socket.remoteAddress ?? '';
 }

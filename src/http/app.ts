@@ -1,17 +1,21 @@
 import type { RequestListener } from 'node:http';
+import cors from '@koa/cors';
 import Router from '@koa/router';
 import Koa from 'koa';
+import type { WriteTokens } from '../auth/write-tokens.js';
 import type { BlobStore } from '../cas/blob-store.js';
 import type { Logger } from '../log.js';
 import type { Registry } from '../registry/registry.js';
-import { accessLog } from './access-log.js';
+import { accessLog, type Observer } from './access-log.js';
 import { Downloads } from './download/downloads.js';
 import { downloadFastPath } from './download/fast-path.js';
 import { errorMiddleware } from './error-middleware.js';
+import { Metrics } from './metrics.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { firmwareRoutes } from './routes/firmware.js';
 import { healthRoutes } from './routes/health.js';
 import { lifecycleRoutes } from './routes/lifecycle.js';
+import { operatingRoutes } from './routes/operating.js';
 import { updateRoutes } from './routes/updates.js';
 import { requireWriteToken } from './write-auth.js';
 
@@ -19,47 +23,83 @@ export interface AppDeps {
   registry: Registry;
   store: BlobStore;
   log: Logger;
+  tokens: WriteTokens;
   maxUploadBytes: number;
-  tokens: readonly string[];
+  maxConcurrentUploads: number;
   /** PUBLIC_URL: makes the URLs the registry returns absolute. */
   publicUrl: string | undefined;
+  trustProxy: boolean;
+  /** Origins allowed to call from a browser ('*' for any); empty: no CORS headers at all. */
+  corsOrigins: readonly string[];
+  /** Called with the duration of every index snapshot write. */
+  onPersist?: (seconds: number) => void;
 }
 
-/**
- * The HTTP facade: thin koa routes over the registry, one error sink, one log line per
- * request; in front of koa, the download fast path (see fast-path.ts).
- */
 export interface Facade {
   listener: RequestListener;
+  metrics: Metrics;
   /** What is in flight now (for tests and metrics). */
   activity(): { downloads: number };
 }
 
+/**
+ * The HTTP facade: thin koa routes over the registry, one error sink, one log line and one
+ * set of metrics per request; in front of koa, the download fast path (see fast-path.ts).
+ */
 export function createFacade(deps: AppDeps): Facade {
   const downloads = new Downloads(deps.registry, deps.store);
-  const app = new Koa();
+  const metrics = new Metrics({
+    versions: () => deps.registry.stats().versions,
+    storedBytes: () => deps.registry.stats().storedBytes,
+    downloadsInFlight: () => downloads.bodiesInFlight,
+  });
+  const observer: Observer = { log: deps.log, metrics, trustProxy: deps.trustProxy };
+
+  const app = new Koa({ proxy: deps.trustProxy });
   // Errors are answered and logged by errorMiddleware; what reaches koa's own handler is a
   // client that went away mid-download, which is not worth a stack trace.
   app.silent = true;
-  app.use(accessLog(deps.log));
+  app.use(accessLog(observer));
   app.use(errorMiddleware(deps.log));
+  if (deps.corsOrigins.length > 0) app.use(corsFor(deps.corsOrigins));
+
   const router = new Router();
   const requireToken = requireWriteToken(deps.tokens);
   const baseUrl = deps.publicUrl ?? '';
-  firmwareRoutes(router, { ...deps, requireToken });
+  firmwareRoutes(router, { ...deps, requireToken, metrics });
   lifecycleRoutes(router, { registry: deps.registry, requireToken, baseUrl });
   downloadRoutes(router, downloads);
   updateRoutes(router, deps.registry, baseUrl);
   healthRoutes(router, deps.registry);
+  operatingRoutes(router, metrics);
   app.use(router.routes());
   app.use(router.allowedMethods());
 
   const viaKoa = app.callback();
-  const fastPath = downloadFastPath(downloads, deps.log);
+  const fastPath = downloadFastPath(downloads, observer, { cors: deps.corsOrigins.length > 0 });
   return {
     listener: (req, res) => {
       if (!fastPath(req, res)) void viaKoa(req, res);
     },
+    metrics,
     activity: () => ({ downloads: downloads.bodiesInFlight }),
   };
+}
+
+/**
+ * CORS (off unless CORS_ORIGINS is set): browsers on the listed origins may read answers,
+ * including the headers a download UI needs (ETag, Content-Range, digests, Location), and
+ * send the Authorization header for writes.
+ */
+function corsFor(origins: readonly string[]) {
+  return cors({
+    origin: (ctx) => {
+      const origin = ctx.get('Origin');
+      return origins.includes('*') ? '*' : origins.includes(origin) ? origin : '';
+    },
+    allowMethods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
+    allowHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'If-Modified-Since', 'If-Unmodified-Since', 'If-Range', 'Range', 'X-Request-Id'],
+    exposeHeaders: ['ETag', 'Last-Modified', 'Content-Range', 'Content-Disposition', 'Repr-Digest', 'Content-Digest', 'Location', 'X-Request-Id', 'Retry-After'],
+    maxAge: 600,
+  });
 }

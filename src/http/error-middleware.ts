@@ -6,9 +6,11 @@ import { STATUS_OF } from './error-status.js';
 
 /**
  * Headers that explain the error itself: RFC 9110 §15.5.6 (405 needs Allow), §15.5.17 (416
- * names the size in Content-Range), RFC 6750 §3 (401 needs WWW-Authenticate).
+ * names the size in Content-Range), §10.2.3 (503 says when to retry), RFC 6750 §3 (401 needs
+ * WWW-Authenticate); and the ones that belong to every answer: the request id, CORS.
  */
-const KEPT_ON_ERROR = new Set(['allow', 'content-range', 'www-authenticate']);
+const KEPT_ON_ERROR = new Set(['allow', 'content-range', 'retry-after', 'www-authenticate', 'x-request-id', 'vary']);
+const KEPT_PREFIX = 'access-control-';
 
 /**
  * The one error sink (after koa's own): every failure becomes the JSON shape of SPEC §3.
@@ -38,7 +40,7 @@ export function errorMiddleware(log: Logger) {
       // Headers set for the success path (ETag, Content-Disposition...) do not describe an error;
       // the ones that explain the error itself stay.
       for (const name of ctx.res.getHeaderNames()) {
-        if (!KEPT_ON_ERROR.has(name)) ctx.res.removeHeader(name);
+        if (!KEPT_ON_ERROR.has(name) && !name.startsWith(KEPT_PREFIX)) ctx.res.removeHeader(name);
       }
       if (!ctx.req.complete) {
         // Refused before the body was read (too large, no token): close the connection rather

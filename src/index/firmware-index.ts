@@ -117,6 +117,11 @@ export class FirmwareIndex {
     return this.#writer.persist();
   }
 
+  /** Tells `listener` how long each snapshot write takes, in seconds. */
+  observePersist(listener: (seconds: number) => void): void {
+    this.#writer.onWrite = listener;
+  }
+
   /** How many snapshots were written since open. */
   get snapshotsWritten(): number {
     return this.#writer.writes;

@@ -20,6 +20,8 @@ export class SnapshotWriter {
   #running: Promise<void> | undefined;
   /** Snapshots written so far: with group commit, far fewer than `persist()` calls. */
   writes = 0;
+  /** Told how long each write took, in seconds (metrics). */
+  onWrite: (seconds: number) => void = () => {};
 
   constructor(
     private readonly file: string,
@@ -43,8 +45,10 @@ export class SnapshotWriter {
       for (let round = this.#next; round; round = this.#next) {
         this.#next = undefined;
         try {
+          const started = performance.now();
           await writeAtomically(this.file, this.snapshot());
           this.writes++;
+          this.onWrite((performance.now() - started) / 1000);
           round.resolve();
         } catch (error) {
           round.reject(error);

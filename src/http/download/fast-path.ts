@@ -1,8 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isDigest } from '../../cas/digest.js';
 import { isValidName, isValidVersion } from '../../firmware/identifiers.js';
-import type { Logger } from '../../log.js';
-import { logWhenDone } from '../access-log.js';
+import { observeRequest, type Observer } from '../access-log.js';
 import { asRegistryError, sendError } from '../error-response.js';
 import type { Downloads } from './downloads.js';
 import type { Representation } from './representation.js';
@@ -17,10 +16,13 @@ import type { Representation } from './representation.js';
  *
  * Returns whether it took the request.
  */
-export function downloadFastPath(downloads: Downloads, log: Logger): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function downloadFastPath(downloads: Downloads, observer: Observer, options: { cors: boolean }): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const { log } = observer;
   return (req, res) => {
     const method = req.method;
     if (method !== 'GET' && method !== 'HEAD') return false;
+    // Cross-origin requests get their CORS headers from koa's middleware.
+    if (options.cors && req.headers.origin !== undefined) return false;
     const url = req.url ?? '';
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
@@ -28,7 +30,7 @@ export function downloadFastPath(downloads: Downloads, log: Logger): (req: Incom
     if (!representation) return false;
 
     let errorCode: string | undefined;
-    logWhenDone(log, req, res, () => errorCode);
+    observeRequest(observer, req, res, () => ({ route: representation.route, code: errorCode }));
     downloads.send(method, req.headers, res, representation).catch((caught: unknown) => {
       const error = asRegistryError(caught, log, { method, path });
       errorCode = error.code;

@@ -8,6 +8,8 @@ import { formatHttpDate } from './http-date.js';
  * (SPEC §4). Nothing here reads the file: conditionals are answered from what the index knows.
  */
 export interface Representation {
+  /** The route template that serves it (for logs and metrics). */
+  route: string;
   digest: Digest;
   size: number;
   validators: Validators;
@@ -30,7 +32,7 @@ export const OCTET_STREAM = 'application/octet-stream';
 
 /** `GET /firmware/:name/:version`: revalidate every time (`no-cache`), the version may be deleted. */
 export function versionRepresentation(record: { name: string; version: string; digest: Digest; size: number; createdAt: string }): Representation {
-  return representation(record.digest, record.size, record.createdAt, 'no-cache', {
+  return representation('/firmware/:name/:version', record.digest, record.size, record.createdAt, 'no-cache', {
     'Content-Type': OCTET_STREAM,
     'Content-Disposition': attachment(`${record.name}-${record.version}.bin`),
   });
@@ -38,10 +40,17 @@ export function versionRepresentation(record: { name: string; version: string; d
 
 /** `GET /blobs/sha256/:hex`: the bytes of a digest never change, so caches may keep them for a year. */
 export function blobRepresentation(blob: { digest: Digest; size: number; since: string }): Representation {
-  return representation(blob.digest, blob.size, blob.since, 'public, max-age=31536000, immutable', { 'Content-Type': OCTET_STREAM });
+  return representation('/blobs/sha256/:hex', blob.digest, blob.size, blob.since, 'public, max-age=31536000, immutable', { 'Content-Type': OCTET_STREAM });
 }
 
-function representation(digest: Digest, size: number, since: string, cacheControl: string, content: Record<string, string>): Representation {
+function representation(
+  route: string,
+  digest: Digest,
+  size: number,
+  since: string,
+  cacheControl: string,
+  content: Record<string, string>,
+): Representation {
   const lastModified = Math.floor(Date.parse(since) / 1000);
   const etag = etagOf(digest);
   const digestField = reprDigest(digest);
@@ -53,6 +62,7 @@ function representation(digest: Digest, size: number, since: string, cacheContro
     'Repr-Digest': digestField,
   };
   return {
+    route,
     digest,
     size,
     validators: { etag: { weak: false, opaque: etag }, lastModified },

@@ -4,27 +4,47 @@ import type { BlobStore } from '../../cas/blob-store.js';
 import { RegistryError } from '../../errors.js';
 import type { Registry } from '../../registry/registry.js';
 import { receiveUpload, type Upload } from '../receive-upload.js';
+import type { Metrics } from '../metrics.js';
 import { parseVersionQuery } from '../query-params.js';
+import { limitConcurrency } from '../upload-limit.js';
 import { publishJson, recordJson } from '../record-json.js';
 
 export interface FirmwareRouteDeps {
   registry: Registry;
   store: BlobStore;
   maxUploadBytes: number;
+  maxConcurrentUploads: number;
   requireToken: Middleware;
+  metrics: Metrics;
 }
 
 /** The seed's routes (SPEC §3): publish and list (downloads are in downloads.ts). */
-export function firmwareRoutes(router: Router, { registry, store, maxUploadBytes, requireToken }: FirmwareRouteDeps): void {
-  router.post('/firmware', requireToken, receiveUpload(store, maxUploadBytes), async (ctx) => {
+export function firmwareRoutes(router: Router, deps: FirmwareRouteDeps): void {
+  const { registry, metrics } = deps;
+  const publish: Middleware = async (ctx) => {
     const { metadata, staged } = ctx.state.upload as Upload;
     if (!staged && !metadata.digest) {
       throw new RegistryError('FIRMWARE_MISSING', 'the "firmware" file part is missing (curl: -F firmware=@firmware.bin)');
     }
     const result = staged ? await registry.publish(metadata, staged) : await registry.publishStored(metadata);
+    metrics.uploads.inc({ result: result.created ? 'created' : 'existing' });
+    if (result.deduplicated) {
+      metrics.dedupHits.inc();
+      metrics.dedupBytesSaved.inc(result.record.size);
+    }
     ctx.status = result.created ? 201 : 200;
     ctx.body = publishJson(result);
-  });
+  };
+  const countRejected: Middleware = async (ctx, next) => {
+    try {
+      await next();
+    } catch (error) {
+      metrics.uploads.inc({ result: 'rejected' });
+      throw error;
+    }
+  };
+
+  router.post('/firmware', countRejected, deps.requireToken, limitConcurrency(deps.maxConcurrentUploads), receiveUpload(deps.store, deps.maxUploadBytes), publish);
 
   router.get('/firmware', (ctx) => {
     ctx.body = registry.list(parseVersionQuery(ctx.query, { prerelease: true, also: ['name', 'version'] })).map(recordJson);

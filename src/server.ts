@@ -15,6 +15,8 @@ export interface RunningServer {
   port: number;
   registry: Registry;
   activity: Facade['activity'];
+  /** Every route koa serves (the OpenAPI test compares them with api/openapi.yaml). */
+  routes: Facade['routes'];
   /** Reads REGISTRY_TOKENS_FILE again (SIGHUP); on failure the tokens in use stay. */
   reloadTokens(): Promise<void>;
   /** Stops accepting, lets requests in flight finish, persists, releases the index. */
@@ -58,7 +60,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     index.observePersist((seconds) => facade.metrics.persistSeconds.observe(seconds));
     // Request headers are capped at 16 KiB (431 beyond) and must arrive within
     // HEADERS_TIMEOUT_SECONDS: a client trickling them in (slowloris) is cut off.
-    const server = http.createServer({ maxHeaderSize: 16 * 1024 }, facade.listener);
+    const server = http.createServer(
+      // Node checks header and request deadlines on this interval (30 s by default), so it must
+      // be finer than the deadline itself.
+      { maxHeaderSize: 16 * 1024, connectionsCheckingInterval: Math.min(1000, Math.max(50, config.headersTimeoutMs / 2)) },
+      facade.listener,
+    );
     server.headersTimeout = config.headersTimeoutMs;
     // A client that stops reading (or sending) is cut off, which releases what its request
     // holds; a slow but moving download is not. Uploads may take longer than Node's default
@@ -97,6 +104,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       port,
       registry,
       activity: facade.activity,
+      routes: facade.routes,
       reloadTokens: async () => {
         try {
           const count = await tokens.reload();

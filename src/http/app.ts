@@ -38,6 +38,7 @@ export interface AppDeps {
 export interface Facade {
   listener: RequestListener;
   metrics: Metrics;
+  routes: { path: string; methods: string[] }[];
   /** What is in flight now (for tests and metrics). */
   activity(): { downloads: number };
 }
@@ -82,6 +83,7 @@ export function createFacade(deps: AppDeps): Facade {
       if (!fastPath(req, res)) void viaKoa(req, res);
     },
     metrics,
+    routes: router.stack.map((layer) => ({ path: String(layer.path), methods: [...layer.methods] })),
     activity: () => ({ downloads: downloads.bodiesInFlight }),
   };
 }

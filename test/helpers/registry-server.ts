@@ -20,6 +20,10 @@ export interface TestRegistry {
   get(pathAndQuery: string, headers?: Record<string, string>): Promise<RawResponse>;
   /** What the server has in flight now. */
   activity(): { downloads: number };
+  /** The routes koa serves. */
+  routes(): { path: string; methods: string[] }[];
+  /** Rereads the tokens file, as SIGHUP does. */
+  reloadTokens(): Promise<void>;
   /** Stops the server and starts a new one on the same data (a new port). */
   restart(): Promise<void>;
   close(): Promise<void>;
@@ -56,6 +60,8 @@ export async function startRegistry(t: ExecutionContext, env: Environment = {}, 
     publish: (metadata, firmware) => registry.post(firmwareUpload(metadata, firmware)),
     get: (pathAndQuery, headers = {}) => request(`${server.url}${pathAndQuery}`, { headers }),
     activity: () => server.activity(),
+    routes: () => server.routes,
+    reloadTokens: () => server.reloadTokens(),
     async restart() {
       await server.close();
       server = await startServer(config, log);

@@ -73,6 +73,6 @@ function json(text: string): string {
 export const silentLogger: Logger = { info() {}, warn() {}, error() {}, request() {} };
 
 function standardOutput(): DestinationStream {
-  if (process.stdout.isTTY) return pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
+  if (process.stdout.isTTY) return pretty({ colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
   return new LineWriter(1);
 }

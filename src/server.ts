@@ -4,6 +4,7 @@ import { FsBlobStore } from './cas/fs-blob-store.js';
 import type { Config } from './config/config.js';
 import { WriteTokens } from './auth/write-tokens.js';
 import { createFacade, type Facade } from './http/app.js';
+import { answerClientErrors } from './http/client-errors.js';
 import { FirmwareIndex } from './index/firmware-index.js';
 import type { Logger } from './log.js';
 import { Registry } from './registry/registry.js';
@@ -67,6 +68,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       facade.listener,
     );
     server.headersTimeout = config.headersTimeoutMs;
+    answerClientErrors(server, log);
     // A client that stops reading (or sending) is cut off, which releases what its request
     // holds; a slow but moving download is not. Uploads may take longer than Node's default
     // five minutes for a whole request, so that limit is off and the idle limit guards them.

@@ -8,6 +8,7 @@ import { request, type RawResponse } from '../helpers/http.js';
 import { multipart } from '../helpers/multipart.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry-server.js';
 import { listTree } from '../helpers/temp-dir.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const byDigest = (metadata: Record<string, unknown>) => multipart([{ name: 'metadata', body: JSON.stringify(metadata) }]);
 
@@ -151,12 +152,4 @@ function endlessUpload(registry: TestRegistry, head: Buffer): Promise<RawRespons
     };
     pump();
   });
-}
-
-async function waitFor(condition: () => Promise<boolean>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }

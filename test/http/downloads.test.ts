@@ -7,6 +7,7 @@ import { FsBlobStore } from '../../src/cas/fs-blob-store.js';
 import { firmwareBytes, sha256 } from '../helpers/fixtures.js';
 import { request, type RawResponse } from '../helpers/http.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry-server.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const SIZE = 10_000;
 
@@ -322,13 +323,5 @@ function parseByteRanges(body: Buffer, boundary: string) {
     const length = Number(end) - Number(start) + 1;
     parts.push({ contentType: String(headers['Content-Type']), contentRange: String(headers['Content-Range']), start: Number(start), end: Number(end), bytes: body.subarray(at, at + length) });
     at += length;
-  }
-}
-
-async function waitFor(condition: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

@@ -9,6 +9,7 @@ import { request } from '../helpers/http.js';
 import { firmwareUpload } from '../helpers/multipart.js';
 import { startRegistry } from '../helpers/registry-server.js';
 import { listTree, tempDir } from '../helpers/temp-dir.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 test('tokens: every write route is 401 without a token, 403 with a wrong one, and works with a right one', async (t) => {
   const registry = await startRegistry(t, { REGISTRY_TOKENS: 'one,two' });
@@ -222,11 +223,3 @@ test('CORS: off by default; on for the configured origins, with what a browser n
   const error = await open.get('/firmware/base/9.9.9', { Origin: 'https://ui.example.com' });
   t.is(error.headers['access-control-allow-origin'], 'https://ui.example.com', 'errors are readable too');
 });
-
-async function waitFor(condition: () => Promise<boolean>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

@@ -7,6 +7,7 @@ import { request, type RawResponse } from '../helpers/http.js';
 import { firmwareUpload, multipart, type Multipart } from '../helpers/multipart.js';
 import { startRegistry } from '../helpers/registry-server.js';
 import { listTree } from '../helpers/temp-dir.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const GOOD = { name: 'base', version: '1.0.0' };
 
@@ -190,12 +191,4 @@ test('publish: a client that disconnects mid-upload leaves no temp file and no v
   await waitFor(async () => (await fs.readdir(tempDir)).length === 0);
   await assertUnchanged();
 });
-
-async function waitFor(condition: () => Promise<boolean>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 

@@ -1,17 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, fstat as fstatCallback, read } from 'node:fs';
+import { fstat as fstatCallback, read } from 'node:fs';
 import { promisify } from 'node:util';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { isErrnoCode, RegistryError, TooLargeError } from '../errors.js';
+import { isErrnoCode, RegistryError } from '../errors.js';
 import type { BlobReader, BlobStore, ByteRange, Expectation, PutResult, StagedBlob, StoredBlobInfo } from './blob-store.js';
 import { DescriptorCache, type Lease } from './descriptor-cache.js';
-import { DigestHasher, digestHex, isDigest, type Digest } from './digest.js';
-import { BackgroundFlush } from './background-flush.js';
-import { checkExpectation } from './expectation.js';
+import { digestHex, isDigest, type Digest } from './digest.js';
 import { fsyncDir } from './fsync-dir.js';
+import { FsStagedBlob, linkCreatingParent, receiveToTemp } from './fs-staging.js';
 import { PositionalReadStream } from './positional-read-stream.js';
 
 const fstat = promisify(fstatCallback);
@@ -55,43 +53,8 @@ export class FsBlobStore implements BlobStore {
 
   async stage(source: Readable, expect: Expectation = {}): Promise<StagedBlob> {
     const tempPath = this.tempPath('blob');
-    const hasher = new DigestHasher();
-    const maxBytes = expect.maxBytes ?? Infinity;
-    // `flush`: fsync before close. Durable before anyone can point at it: a crash after the
-    // index names this blob must not leave a name without bytes.
-    const file = createWriteStream(tempPath, { flags: 'wx', mode: 0o600, flush: true, highWaterMark: 4 << 20 });
-    const flush = new BackgroundFlush(file);
-    try {
-      await pipeline(
-        source,
-        async function* hashAndCount(chunks: AsyncIterable<Buffer>) {
-          try {
-            for await (const chunk of chunks) {
-              hasher.update(chunk);
-              if (hasher.size > maxBytes) throw new TooLargeError(maxBytes);
-              flush.wrote(chunk.length);
-              yield chunk;
-            }
-          } finally {
-            await flush.settle();
-          }
-        },
-        file,
-      );
-      await fs.chmod(tempPath, 0o444);
-    } catch (error) {
-      await removeQuietly(tempPath);
-      throw error;
-    }
-
-    const staged = { digest: hasher.digest(), size: hasher.size };
-    try {
-      checkExpectation(staged, expect);
-    } catch (error) {
-      await removeQuietly(tempPath);
-      throw error;
-    }
-    return new FsStagedBlob(this, tempPath, staged.digest, staged.size);
+    const { digest, size } = await receiveToTemp(tempPath, source, expect);
+    return new FsStagedBlob((temp, name) => this.#adopt(temp, name), tempPath, digest, size);
   }
 
   async put(source: Readable, expect?: Expectation): Promise<PutResult> {
@@ -104,7 +67,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   /** Links a staged temp file under its digest. EEXIST: those bytes are already stored. */
-  async adopt(tempPath: string, digest: Digest): Promise<boolean> {
+  async #adopt(tempPath: string, digest: Digest): Promise<boolean> {
     const blobPath = this.pathOf(digest);
     try {
       await linkCreatingParent(tempPath, blobPath);
@@ -239,47 +202,6 @@ export class FsBlobStore implements BlobStore {
   }
 }
 
-class FsStagedBlob implements StagedBlob {
-  #settled = false;
-
-  constructor(
-    private readonly store: FsBlobStore,
-    private readonly tempPath: string,
-    readonly digest: Digest,
-    readonly size: number,
-  ) {}
-
-  async commit(): Promise<PutResult> {
-    if (this.#settled) throw new Error(`staged blob ${this.digest} was already committed or discarded`);
-    const deduplicated = await this.store.adopt(this.tempPath, this.digest);
-    this.#settled = true;
-    await removeQuietly(this.tempPath);
-    return { digest: this.digest, size: this.size, deduplicated };
-  }
-
-  async discard(): Promise<void> {
-    if (this.#settled) return;
-    this.#settled = true;
-    await removeQuietly(this.tempPath);
-  }
-}
-
-async function linkCreatingParent(existing: string, newPath: string): Promise<void> {
-  try {
-    await fs.link(existing, newPath);
-  } catch (error) {
-    if (!isErrnoCode(error, 'ENOENT')) throw error;
-    // First blob of its shard: the new shard folder's name must be durable too.
-    await fs.mkdir(path.dirname(newPath), { recursive: true });
-    await fsyncDir(path.dirname(path.dirname(newPath)));
-    await fs.link(existing, newPath);
-  }
-}
-
 function readAt(fd: number, buffer: Buffer, length: number, position: number): Promise<number> {
   return new Promise((resolve, reject) => read(fd, buffer, 0, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))));
-}
-
-async function removeQuietly(file: string): Promise<void> {
-  await fs.rm(file, { force: true });
 }

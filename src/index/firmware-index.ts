@@ -2,13 +2,11 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Database, SqlValue } from 'sql.js';
 import type { Digest } from '../cas/digest.js';
-import { isErrnoCode, RegistryError } from '../errors.js';
 import type { Labels } from '../firmware/labels.js';
+import { loadOwnedIndex, loadSnapshot } from './index-file.js';
 import { acquireLock } from './lock-file.js';
-import { precedenceKey } from './precedence.js';
-import { migrate } from './schema.js';
-import { isSnapshotTemp, SnapshotWriter } from './snapshot-writer.js';
-import { loadSqlJs } from './sqljs.js';
+import { isPrerelease, precedenceKey } from './precedence.js';
+import { SnapshotWriter } from './snapshot-writer.js';
 
 /** One published version, as the index keeps it. */
 export interface FirmwareRecord {
@@ -70,18 +68,9 @@ export class FirmwareIndex {
     await fs.mkdir(path.dirname(absolute), { recursive: true });
     const release = await acquireLock(absolute);
     try {
-      await removeStaleSnapshots(absolute);
-      const SQL = await loadSqlJs();
-      const bytes = await readIfExists(absolute);
-      let db: Database;
-      try {
-        db = new SQL.Database(bytes);
-        db.exec('PRAGMA quick_check');
-      } catch (error) {
-        throw new RegistryError('INDEX_UNREADABLE', `${absolute} is not a readable SQLite database`, { file: absolute }, { cause: error });
-      }
+      const { db, unsaved } = await loadOwnedIndex(absolute);
       const index = new FirmwareIndex(db, absolute, release);
-      if (migrate(db, absolute) > 0 || bytes === undefined) await index.persist();
+      if (unsaved) await index.persist();
       return index;
     } catch (error) {
       await release();
@@ -95,17 +84,8 @@ export class FirmwareIndex {
    * the registry's memory, never ahead of what it acknowledged.
    */
   static async readSnapshot(file: string): Promise<FirmwareRecord[]> {
-    const bytes = await fs.readFile(path.resolve(file));
-    const SQL = await loadSqlJs();
-    let db: Database;
+    const db = await loadSnapshot(path.resolve(file));
     try {
-      db = new SQL.Database(bytes);
-      db.exec('PRAGMA quick_check');
-    } catch (error) {
-      throw new RegistryError('INDEX_UNREADABLE', `${file} is not a readable SQLite database`, { file }, { cause: error });
-    }
-    try {
-      migrate(db, file);
       return new FirmwareIndex(db, file, async () => {}).list();
     } finally {
       db.close();
@@ -294,26 +274,5 @@ export class FirmwareIndex {
       statement.free();
     }
     return records;
-  }
-}
-
-/** A pre-release has a `-` before any build metadata (SemVer 2.0.0 §9). */
-function isPrerelease(version: string): boolean {
-  return (version.split('+', 1)[0] ?? '').includes('-');
-}
-
-async function readIfExists(file: string): Promise<Uint8Array | undefined> {
-  try {
-    return await fs.readFile(file);
-  } catch (error) {
-    if (isErrnoCode(error, 'ENOENT')) return undefined;
-    throw error;
-  }
-}
-
-async function removeStaleSnapshots(file: string): Promise<void> {
-  const dir = path.dirname(file);
-  for (const name of await fs.readdir(dir)) {
-    if (isSnapshotTemp(file, name)) await fs.rm(path.join(dir, name), { force: true });
   }
 }

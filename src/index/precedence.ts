@@ -30,3 +30,8 @@ function numberKey(digits: string): string {
 function identifierKey(identifier: string): string {
   return /^[0-9]+$/.test(identifier) ? `0${numberKey(identifier)}` : `1${identifier}`;
 }
+
+/** A pre-release has a `-` before any build metadata (SemVer 2.0.0 §9). */
+export function isPrerelease(version: string): boolean {
+  return (version.split('+', 1)[0] ?? '').includes('-');
+}

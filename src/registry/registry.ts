@@ -1,5 +1,4 @@
 import fs from 'node:fs/promises';
-import pLimit from 'p-limit';
 import type { StagedBlob } from '../cas/blob-store.js';
 import type { Digest } from '../cas/digest.js';
 import { checkExpectation } from '../cas/expectation.js';
@@ -12,6 +11,7 @@ import { KeyedLock } from '../keyed-lock.js';
 import type { Logger } from '../log.js';
 import type { VersionTree } from '../version-tree.js';
 import { collectGarbage, type GarbageOptions, type GarbageReport } from './garbage.js';
+import { repairTree, type RepairReport } from './repair.js';
 import { indexFilter, inRange, updateFor, type VersionQuery } from './version-query.js';
 
 export interface RegistryDeps {
@@ -35,11 +35,6 @@ export interface BlobDescription {
   size: number;
   /** Publish time of the first version with these bytes, else when the store got them. */
   since: string;
-}
-
-export interface RepairReport {
-  relinked: number;
-  missingBlobs: FirmwareRecord[];
 }
 
 /**
@@ -266,28 +261,10 @@ export class Registry {
 
   /**
    * Re-makes every version link that is missing or does not point at its blob, so the view
-   * matches the index after a crash or a hand edit. Rows whose blob is missing are reported,
-   * not touched: that is damage for `fsck` to show, not something to guess about.
+   * matches the index after a crash or a hand edit (see repair.ts).
    */
-  async repairTree(): Promise<RepairReport> {
-    const { index, store, tree } = this.deps;
-    const limit = pLimit(16);
-    const report: RepairReport = { relinked: 0, missingBlobs: [] };
-    await Promise.all(
-      index.list().map((record) =>
-        limit(async () => {
-          const blobPath = store.pathOf(record.digest);
-          if (await tree.isLinked(record.name, record.version, blobPath)) return;
-          if (!(await store.stat(record.digest))) {
-            report.missingBlobs.push(record);
-            return;
-          }
-          await tree.link(record.name, record.version, blobPath);
-          report.relinked++;
-        }),
-      ),
-    );
-    return report;
+  repairTree(): Promise<RepairReport> {
+    return repairTree(this.deps);
   }
 
   #link(record: FirmwareRecord): Promise<void> {

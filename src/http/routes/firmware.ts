@@ -35,7 +35,7 @@ export function firmwareRoutes(router: Router, deps: FirmwareRouteDeps): void {
     ctx.status = result.created ? 201 : 200;
     ctx.body = publishJson(result);
   };
-  const countRejected: Middleware = async (ctx, next) => {
+  const countRejected: Middleware = async (_ctx, next) => {
     try {
       await next();
     } catch (error) {

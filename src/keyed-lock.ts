@@ -19,9 +19,4 @@ export class KeyedLock {
       if (this.#tails.get(key) === tail) this.#tails.delete(key);
     }
   }
-
-  /** Keys with a task running or waiting. */
-  get size(): number {
-    return this.#tails.size;
-  }
 }

@@ -1,13 +1,13 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import test from 'ava';
 import { FsBlobStore } from '../src/cas/fs-blob-store.js';
 import { BIN } from './helpers/child-server.js';
 import { firmwareBytes, sha256 } from './helpers/fixtures.js';
 import { startRegistry } from './helpers/registry-server.js';
 import { tempDir } from './helpers/temp-dir.js';
+import { storeUnpublished } from './helpers/unpublished-blob.js';
 
 interface Run {
   code: number;
@@ -115,31 +115,27 @@ test('cli pull: downloads and verifies; resumes a partial file; removes a corrup
 test('cli gc --url: the running registry removes an old orphan but not a fresh one', async (t) => {
   const registry = await startRegistry(t);
   await registry.publish({ name: 'base', version: '1.0.0' }, firmwareBytes(100));
-  const store = await FsBlobStore.open(registry.dataDir);
   const old = firmwareBytes(300);
   const fresh = firmwareBytes(200);
-  await store.put(Readable.from([old]));
-  await store.put(Readable.from([fresh]));
-  const longAgo = new Date(Date.now() - 3 * 3600_000);
-  await fs.utimes(store.pathOf(sha256(old)), longAgo, longAgo);
+  const oldBlob = await storeUnpublished(registry.dataDir, old, 3 * 3600_000);
+  const freshBlob = await storeUnpublished(registry.dataDir, fresh);
 
   const dry = await cli(['gc', '--dry-run', '--url', registry.url]);
   t.is(dry.code, 0, dry.stderr);
   t.regex(dry.stdout, new RegExp(`would remove blob ${sha256(old)} \\(300 bytes\\)`));
-  await t.notThrowsAsync(fs.access(store.pathOf(sha256(old))));
+  await t.notThrowsAsync(fs.access(oldBlob));
 
   const real = await cli(['gc', '--url', registry.url]);
   t.regex(real.stdout, new RegExp(`removed blob ${sha256(old)}`));
   t.regex(real.stdout, /kept 1 unreferenced blob/);
-  await t.throwsAsync(fs.access(store.pathOf(sha256(old))));
-  await t.notThrowsAsync(fs.access(store.pathOf(sha256(fresh))));
+  await t.throwsAsync(fs.access(oldBlob));
+  await t.notThrowsAsync(fs.access(freshBlob));
 });
 
 test('cli gc on local data: refused while the registry runs, done when it is stopped', async (t) => {
   const registry = await startRegistry(t);
   const orphan = firmwareBytes(100);
-  const store = await FsBlobStore.open(registry.dataDir);
-  await store.put(Readable.from([orphan]));
+  await storeUnpublished(registry.dataDir, orphan);
   const local = ['gc', '--dir', registry.dataDir, '--db', registry.dbFile, '--grace', '0'];
   const refused = await cli(local);
   t.is(refused.code, 1);
@@ -172,7 +168,7 @@ test('cli fsck: clean data passes; a flipped byte, a lost link and an orphan are
   await handle.write(byte, 0, 1, 12_345);
   await handle.close();
   await fs.rm(path.join(registry.dataDir, 'base', '1.0.0', 'firmware.bin'));
-  await store.put(Readable.from([firmwareBytes(10)]));
+  await storeUnpublished(registry.dataDir, firmwareBytes(10));
 
   const damaged = await cli(local);
   t.is(damaged.code, 1);

@@ -1,12 +1,11 @@
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import test, { type ExecutionContext } from 'ava';
-import { FsBlobStore } from '../../src/cas/fs-blob-store.js';
 import { firmwareBytes, sha256 } from '../helpers/fixtures.js';
 import { request, type RawResponse } from '../helpers/http.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry-server.js';
+import { storeUnpublished } from '../helpers/unpublished-blob.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const SIZE = 10_000;
@@ -215,12 +214,11 @@ test('download: unknown names, versions and digests are 404; a malformed digest 
 test('download: bytes the store holds but no version names are served by digest, dated when stored', async (t) => {
   const registry = await startRegistry(t);
   const bytes = firmwareBytes();
-  const store = await FsBlobStore.open(registry.dataDir);
-  await store.put(Readable.from([bytes]));
+  const blob = await storeUnpublished(registry.dataDir, bytes);
   const answer = await registry.get(`/blobs/sha256/${sha256(bytes).slice(7)}`);
   t.is(answer.status, 200);
   t.true(answer.body.equals(bytes));
-  const stored = (await fs.stat(store.pathOf(sha256(bytes)))).mtime;
+  const stored = (await fs.stat(blob)).mtime;
   t.is(answer.headers['last-modified'], new Date(Math.floor(stored.getTime() / 1000) * 1000).toUTCString());
   t.like(answer.headers, {
     etag: `"${sha256(bytes)}"`,

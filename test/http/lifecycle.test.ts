@@ -1,12 +1,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import test, { type ExecutionContext } from 'ava';
-import { FsBlobStore } from '../../src/cas/fs-blob-store.js';
 import { firmwareBytes, sha256 } from '../helpers/fixtures.js';
 import { request } from '../helpers/http.js';
 import { firmwareUpload } from '../helpers/multipart.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry-server.js';
+import { storeUnpublished } from '../helpers/unpublished-blob.js';
 
 type Row = { name: string; version: string; labels: Record<string, string> };
 
@@ -195,14 +194,12 @@ test('gc removes old unreferenced blobs, old temp files and stale links; keeps f
   const registry = await startRegistry(t);
   const kept = firmwareBytes(100);
   await registry.publish({ name: 'base', version: '1.0.0' }, kept);
-  const store = await FsBlobStore.open(registry.dataDir);
   const old = firmwareBytes(300);
   const fresh = firmwareBytes(200);
-  await store.put(Readable.from([old]));
-  await store.put(Readable.from([fresh]));
+  const oldBlob = await storeUnpublished(registry.dataDir, old, 2 * 3600_000);
+  const freshBlob = await storeUnpublished(registry.dataDir, fresh);
   const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
-  await fs.utimes(store.pathOf(sha256(old)), twoHoursAgo, twoHoursAgo);
-  const staleTemp = path.join(store.tempDir, 'abandoned.blob');
+  const staleTemp = path.join(registry.dataDir, '.tmp', 'abandoned.blob');
   await fs.writeFile(staleTemp, 'half an upload');
   await fs.utimes(staleTemp, twoHoursAgo, twoHoursAgo);
   await fs.mkdir(path.join(registry.dataDir, 'ghost', '0.1.0'), { recursive: true });
@@ -217,12 +214,12 @@ test('gc removes old unreferenced blobs, old temp files and stale links; keeps f
     links: [{ name: 'ghost', version: '0.1.0' }],
     bytes: 300,
   });
-  await t.notThrowsAsync(fs.access(store.pathOf(sha256(old))), 'a dry run removes nothing');
+  await t.notThrowsAsync(fs.access(oldBlob), 'a dry run removes nothing');
 
   const real = await request(`${registry.url}/gc`, { method: 'POST' });
   t.is(real.json().bytes, 300);
-  await t.throwsAsync(fs.access(store.pathOf(sha256(old))));
-  await t.notThrowsAsync(fs.access(store.pathOf(sha256(fresh))), 'a fresh orphan stays');
+  await t.throwsAsync(fs.access(oldBlob));
+  await t.notThrowsAsync(fs.access(freshBlob), 'a fresh orphan stays');
   await t.throwsAsync(fs.access(staleTemp));
   await t.throwsAsync(fs.access(path.join(registry.dataDir, 'ghost')));
   t.true((await registry.get('/firmware/base/1.0.0')).body.equals(kept));

@@ -29,9 +29,4 @@ export class BufferPool {
     list.push(buffer);
     this.#idleBytes += buffer.length;
   }
-
-  /** Bytes held idle (for tests and metrics). */
-  get idleBytes(): number {
-    return this.#idleBytes;
-  }
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Digest } from '../src/cas/digest.js';
 import { FirmwareIndex } from '../src/index/firmware-index.js';
 import { inRange } from '../src/registry/version-query.js';
+import { writeIndexImage } from './index-image.js';
 
 export interface IndexTiming {
   measure: string;
@@ -22,22 +23,24 @@ const BOARDS = Array.from({ length: 20 }, (_, i) => `board-${i}`);
  */
 export async function measureIndex(versions = 100_000): Promise<IndexTiming[]> {
   const home = await fs.mkdtemp(path.join(os.tmpdir(), 'spore-index-bench-'));
-  const index = await FirmwareIndex.open(path.join(home, 'registry.db'));
-  try {
-    const digest = `sha256:${'0'.repeat(64)}` as Digest;
-    index.transaction(() => {
-    for (let i = 0; i < versions; i++) {
+  const file = path.join(home, 'registry.db');
+  const digest = `sha256:${'0'.repeat(64)}` as Digest;
+  await writeIndexImage(
+    file,
+    Array.from({ length: versions }, (_, i) => {
       const minor = Math.floor((i % 1000) / 10);
-      index.insert({
+      return {
         name: `device-${Math.floor(i / 1000)}`,
         version: `${Math.floor(minor / 10)}.${minor % 10}.${i % 10}${i % 7 === 0 ? '-rc.1' : ''}`,
         size: 1024,
         digest,
         labels: { channel: CHANNELS[i % 3] as string, board: BOARDS[i % 20] as string },
         createdAt: new Date(1_700_000_000_000 + i).toISOString(),
-      });
-    }
-    });
+      };
+    }),
+  );
+  const index = await FirmwareIndex.open(file);
+  try {
     const timings: IndexTiming[] = [];
     const time = <T>(run: () => T): [number, T] => {
       run(); // warm

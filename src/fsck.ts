@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { DigestHasher, type Digest } from './cas/digest.js';
 import type { FsBlobStore } from './cas/fs-blob-store.js';
-import type { FirmwareRecord } from './index/firmware-index.js';
+import type { FirmwareRecord } from './firmware/firmware-record.js';
 import type { VersionTree } from './version-tree.js';
 
 export interface FsckProgress {

@@ -29,21 +29,27 @@ const DRAIN_MS = 10_000;
 
 /**
  * Opens the data and serves it. Start-up, in order:
- *   1. take the index (its lock keeps a second registry away from the same data);
+ *   1. take the index (its lock keeps a second registry away from the same data) and replay
+ *      its journal;
  *   2. empty `.tmp`: nothing can be in flight in a registry that is not running yet;
- *   3. re-make version links the index has but the tree lacks (a crash after persist);
+ *   3. bring the version links of the versions the journal replayed up to date (the only ones
+ *      that can lag after a crash); every link when the index is new or from an older release;
  *   4. listen.
  */
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
-  const index = await FirmwareIndex.open(config.registryDb);
+  const index = await FirmwareIndex.open(config.registryDb, { log });
   try {
     const store = await FsBlobStore.open(config.registryDir);
     const leftovers = await store.emptyTemp();
     const tree = new VersionTree(store.root, (suffix) => store.tempPath(suffix));
     const registry = new Registry({ store, index, tree, log });
-    const repair = await registry.repairTree();
+    const { opened } = index;
+    const repair = await registry.repairTree(opened.fresh ? undefined : opened.touched);
     for (const record of repair.missingBlobs) {
       log.error({ name: record.name, version: record.version, digest: record.digest }, 'published version has no blob; run fsck');
+    }
+    for (const failed of repair.failed) {
+      log.error({ ...failed }, 'version link could not be made; the version is served all the same');
     }
 
     const tokens = await WriteTokens.load(config.tokens, config.tokensFile);
@@ -95,6 +101,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         registryDb: index.file,
         versions: index.stats().versions,
         removedTempFiles: leftovers,
+        journalReplayed: opened.replayed,
+        linksChecked: repair.checked,
         relinked: repair.relinked,
       },
       'spore-registry listening',

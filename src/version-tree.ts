@@ -8,6 +8,8 @@ import { isValidName, isValidVersion } from './firmware/identifiers.js';
  * hard link to its blob, so it costs no space and `sha256sum` on it matches the digest. It is
  * derived from the index and rebuilt from it at start-up, so a crash between the index write
  * and the link costs nothing. It belongs to the file-system store: an object store has none.
+ * A blob with more versions than the file system allows links for (65,000 on ext4) is
+ * copied into the view instead: the view must never stop a publish.
  */
 export class VersionTree {
   constructor(
@@ -30,7 +32,14 @@ export class VersionTree {
   async link(name: string, version: string, blobPath: string): Promise<void> {
     const target = this.pathOf(name, version);
     const temp = this.tempPath('link');
-    await fs.link(blobPath, temp);
+    try {
+      await fs.link(blobPath, temp);
+    } catch (error) {
+      // ext4 allows 65,000 links to one inode: past that, the view gets a read-only copy.
+      if (!isErrnoCode(error, 'EMLINK')) throw error;
+      await fs.copyFile(blobPath, temp, fs.constants.COPYFILE_FICLONE);
+      await fs.chmod(temp, 0o444);
+    }
     try {
       await fs.mkdir(path.dirname(target), { recursive: true });
       await fs.rename(temp, target);
@@ -69,14 +78,58 @@ export class VersionTree {
     }
   }
 
-  /** Whether the version's file is the blob itself (same inode), not a stale or missing copy. */
+  /**
+   * Whether the version's file is the blob: the same inode, or (where the blob had no links
+   * left) a copy of its size that nothing else links to.
+   */
   async isLinked(name: string, version: string, blobPath: string): Promise<boolean> {
     try {
       const [link, blob] = await Promise.all([fs.stat(this.pathOf(name, version)), fs.stat(blobPath)]);
-      return link.ino === blob.ino && link.dev === blob.dev;
+      if (link.ino === blob.ino && link.dev === blob.dev) return true;
+      return link.isFile() && link.nlink === 1 && link.size === blob.size && blob.nlink >= MAX_LINKS_SEEN;
     } catch (error) {
       if (isErrnoCode(error, 'ENOENT', 'ENOTDIR')) return false;
       throw error;
     }
+  }
+
+  async exists(name: string, version: string): Promise<boolean> {
+    return (await this.describe(name, version)) !== undefined;
+  }
+
+  /**
+   * The version's file as gc judges it: its inode, and since when the link is there (its
+   * folder's last change: the link is renamed into it; the file's own times are the blob's).
+   */
+  async describe(name: string, version: string): Promise<{ inode: string; since: number } | undefined> {
+    const target = this.pathOf(name, version);
+    try {
+      const [file, folder] = await Promise.all([fs.lstat(target), fs.stat(path.dirname(target))]);
+      if (!file.isFile()) return undefined;
+      return { inode: inodeKey(file), since: folder.mtimeMs };
+    } catch (error) {
+      if (isErrnoCode(error, 'ENOENT', 'ENOTDIR')) return undefined;
+      throw error;
+    }
+  }
+}
+
+/** A file's identity on this machine, to tell a link to a blob from any other file. */
+export function inodeKey(stat: { dev: number; ino: number }): string {
+  return `${stat.dev}:${stat.ino}`;
+}
+
+/**
+ * A blob with this many links is at ext4's limit; copies are only ever made then. (Copies
+ * made by a file system with a lower limit are looked at as missing, and copied again.)
+ */
+const MAX_LINKS_SEEN = 65_000;
+
+export async function inodeOf(file: string): Promise<string | undefined> {
+  try {
+    return inodeKey(await fs.stat(file));
+  } catch (error) {
+    if (isErrnoCode(error, 'ENOENT')) return undefined;
+    throw error;
   }
 }

@@ -59,7 +59,7 @@ test('cli: flags override the environment', async (t) => {
   child.kill('SIGTERM');
   await once(child, 'exit');
   t.regex(url, /^http:\/\/127\.0\.0\.1:\d+$/);
-  t.deepEqual((await fs.readdir(dir)).sort(), ['data', 'index.db']);
+  t.deepEqual((await fs.readdir(dir)).sort(), ['data', 'index.db', 'index.db.journal.00000001']);
 });
 
 test('cli: invalid configuration exits 1 and names every problem', (t) => {

@@ -27,12 +27,14 @@ export async function gcCommand(client: RegistryClient | undefined, options: GcO
     if (options.grace !== undefined) throw new CliError('gc: --grace applies to local collection; a running registry uses its own');
     const answer = await client.send({ method: 'POST', path: `/gc?dry_run=${options.dryRun}` });
     if (answer.status !== 200) throw failure('gc', answer);
-    const report = JSON.parse(answer.body.toString()) as { blobs: { sha256: string; size: number }[]; young_blobs: number; temp_files: string[]; links: { name: string; version: string }[]; bytes: number };
+    const report = JSON.parse(answer.body.toString()) as { blobs: { sha256: string; size: number }[]; young_blobs: number; temp_files: string[]; links: { name: string; version: string }[]; young_links: number; foreign_files: number; bytes: number };
     return printReport(print, options.dryRun, {
       blobs: report.blobs.map((blob) => ({ digest: blob.sha256, size: blob.size })),
       youngBlobs: report.young_blobs,
       tempFiles: report.temp_files,
       links: report.links,
+      youngLinks: report.young_links,
+      foreignFiles: report.foreign_files,
       bytes: report.bytes,
     });
   }
@@ -66,6 +68,7 @@ function printReport(print: (line: string) => void, dryRun: boolean, report: Pri
   for (const file of report.tempFiles) print(`${verb} temp file .tmp/${file}`);
   for (const link of report.links) print(`${verb} link ${link.name}/${link.version}/firmware.bin`);
   print(`gc: ${verb} ${report.blobs.length} blob(s), ${(report.bytes / 1024 / 1024).toFixed(1)} MiB; kept ${report.youngBlobs} unreferenced blob(s) younger than the grace period`);
+  if (report.foreignFiles > 0) print(`gc: left ${report.foreignFiles} file(s) in the version tree alone: not versions, and not links to a stored blob`);
 }
 
 /** `90s`, `10m`, `1h`, `2d`, or a number of seconds. */

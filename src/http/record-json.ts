@@ -1,4 +1,4 @@
-import type { FirmwareRecord } from '../index/firmware-index.js';
+import type { FirmwareRecord } from '../firmware/firmware-record.js';
 import type { Labels } from '../firmware/labels.js';
 import type { PublishResult } from '../registry/registry.js';
 

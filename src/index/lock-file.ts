@@ -1,6 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
+import path from 'node:path';
 import { isErrnoCode, RegistryError } from '../errors.js';
 
 interface LockOwner {
@@ -9,48 +11,58 @@ interface LockOwner {
   since: string;
 }
 
-/** Locks this process holds. Locks are per process, so this is process-wide by nature. */
-const heldHere = new Set<string>();
-
 /**
- * Takes `<file>.lock` so that two registries never share one index: each would overwrite
- * the other's snapshots. The lock names its owner; a lock whose owner process is gone on this
- * host (killed, crashed) is stale and taken over. The lock appears with `link(2)`, which
- * fails when the name exists, so two starters cannot both win.
+ * Takes the index at `file` so that two registries never share it: each would write changes
+ * the other does not see. Resolves to the function that releases it.
  *
- * Resolves to the function that releases the lock.
+ * On one host the lock is a listening Unix socket in Linux's abstract namespace, named after
+ * the index's folder (device and inode) and file name. Binding it is atomic and exclusive, and
+ * the kernel frees it the moment its process dies, however it dies: there is no stale lock to
+ * take over, so eight servers started at once after a `kill -9` cannot both win.
+ *
+ * Across hosts (a shared folder) no socket helps, so `<file>.lock` names the owner's host: a
+ * lock file from another host refuses the start (remove it once that host is known to be
+ * gone). A lock file from this host whose socket is free is left from a dead process and is
+ * simply replaced.
  */
 export async function acquireLock(file: string): Promise<() => Promise<void>> {
   const lockPath = `${file}.lock`;
-  if (heldHere.has(lockPath)) throw locked(file, { pid: process.pid, host: os.hostname(), since: '' });
-  const me: LockOwner = { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
-  const draft = `${lockPath}.${randomUUID()}`;
-  await fs.writeFile(draft, `${JSON.stringify(me)}\n`, { flag: 'wx' });
+  const server = await bindLockSocket(file).catch(async (error: unknown) => {
+    if (!isErrnoCode(error, 'EADDRINUSE')) throw error;
+    throw locked(file, (await readOwner(lockPath)) ?? { pid: 0, host: os.hostname(), since: '' });
+  });
   try {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await fs.link(draft, lockPath);
-        break;
-      } catch (error) {
-        if (!isErrnoCode(error, 'EEXIST') || attempt >= 3) throw error;
-      }
-      const owner = await readOwner(lockPath);
-      if (owner && isAlive(owner)) throw locked(file, owner);
-      // Stale: its owner is gone. Removing it can race another starter doing the same;
-      // the link above still lets only one of us win.
-      await fs.rm(lockPath, { force: true });
-    }
-  } finally {
-    await fs.rm(draft, { force: true });
-  }
-  heldHere.add(lockPath);
-  return async () => {
-    heldHere.delete(lockPath);
     const owner = await readOwner(lockPath);
-    if (owner?.pid === me.pid && owner.host === me.host && owner.since === me.since) {
-      await fs.rm(lockPath, { force: true });
-    }
-  };
+    if (owner && owner.host !== os.hostname()) throw locked(file, owner);
+    const me: LockOwner = { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
+    const draft = `${lockPath}.${randomUUID()}`;
+    await fs.writeFile(draft, `${JSON.stringify(me)}\n`, { flag: 'wx' });
+    await fs.rename(draft, lockPath);
+    return async () => {
+      const current = await readOwner(lockPath);
+      if (current?.pid === me.pid && current.host === me.host && current.since === me.since) await fs.rm(lockPath, { force: true });
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    };
+  } catch (error) {
+    server.close();
+    throw error;
+  }
+}
+
+async function bindLockSocket(file: string): Promise<net.Server> {
+  const folder = await fs.stat(path.dirname(file));
+  const id = createHash('sha256').update(`${folder.dev}:${folder.ino}:${path.basename(file)}`).digest('hex').slice(0, 40);
+  const server = net.createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ path: `\0spore-registry-index-${id}`, exclusive: true }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  // The lock must not keep the process alive by itself.
+  server.unref();
+  return server;
 }
 
 async function readOwner(lockPath: string): Promise<LockOwner | undefined> {
@@ -63,24 +75,11 @@ async function readOwner(lockPath: string): Promise<LockOwner | undefined> {
   }
 }
 
-function isAlive(owner: LockOwner): boolean {
-  // Another host's process cannot be checked from here: assume it is running.
-  if (owner.host !== os.hostname()) return true;
-  // Our own pid, but not held by this process: a previous run in a container, where every
-  // run gets the same pid.
-  if (owner.pid === process.pid) return false;
-  try {
-    process.kill(owner.pid, 0);
-    return true;
-  } catch (error) {
-    return isErrnoCode(error, 'EPERM');
-  }
-}
-
 function locked(file: string, owner: LockOwner): RegistryError {
+  const who = owner.pid ? `process ${owner.pid} on ${owner.host}` : 'another process';
   return new RegistryError(
     'INDEX_LOCKED',
-    `${file} is in use by process ${owner.pid} on ${owner.host}; two registries must not share one index (if that process is gone, remove ${file}.lock)`,
+    `${file} is in use by ${who}; two registries must not share one index${owner.host === os.hostname() ? '' : ` (if that host is gone, remove ${file}.lock)`}`,
     { file, pid: owner.pid, host: owner.host },
   );
 }

@@ -11,6 +11,8 @@ import { RegistryError } from '../errors.js';
  * 2. What queries filter on, indexed: one `firmware_labels` row per label (the JSON in
  *    `firmware.labels` stays the record; this is its index), and whether a version is a
  *    pre-release (a `-` before any `+`).
+ * 3. `index_state`: the sequence number of the last journalled change the database holds, so
+ *    that replaying the journal over a snapshot applies each change exactly once.
  */
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE firmware (
@@ -39,6 +41,8 @@ const MIGRATIONS: readonly string[] = [
    UPDATE firmware SET prerelease =
      instr(CASE WHEN instr(version, '+') > 0 THEN substr(version, 1, instr(version, '+') - 1) ELSE version END, '-') > 0;
    CREATE INDEX firmware_releases ON firmware(name, prerelease, precedence);`,
+  `CREATE TABLE index_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+   INSERT INTO index_state (key, value) VALUES ('journal_seq', 0);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

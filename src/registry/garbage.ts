@@ -2,7 +2,7 @@ import type { Digest } from '../cas/digest.js';
 import type { FsBlobStore } from '../cas/fs-blob-store.js';
 import type { FirmwareIndex } from '../index/firmware-index.js';
 import type { KeyedLock } from '../keyed-lock.js';
-import type { VersionTree } from '../version-tree.js';
+import { inodeOf, type VersionTree } from '../version-tree.js';
 
 export interface GarbageOptions {
   /** Report what would go, remove nothing. */
@@ -22,6 +22,13 @@ export interface GarbageReport {
   youngBlobs: number;
   tempFiles: string[];
   links: { name: string; version: string }[];
+  /** Links of unpublished versions kept because they are younger than the grace period. */
+  youngLinks: number;
+  /**
+   * Files in the version tree that are not links to a stored blob (a copied-in tree, a copy
+   * made where a blob had no links left): never removed by gc.
+   */
+  foreignFiles: number;
   bytes: number;
 }
 
@@ -42,12 +49,14 @@ interface GarbageDeps {
  *   2. blobs no index row references and older than the grace period, each decided and removed
  *      under its digest lock, so a publish that is placing the same bytes is waited for and
  *      then seen (the live set is taken after in-flight uploads are known);
- *   3. version links whose version is no longer in the index.
+ *   3. version links whose version is no longer in the index, when they are hard links to a
+ *      stored blob (made by this registry) and older than the grace period; any other file
+ *      in the tree (a copied-in Go registry tree, say) is left alone and counted.
  */
 export async function collectGarbage({ store, index, tree, blobs, now }: GarbageDeps, options: GarbageOptions = {}): Promise<GarbageReport> {
   const dryRun = options.dryRun ?? false;
   const cutoff = now() - (options.graceMs ?? DEFAULT_GRACE_MS);
-  const report: GarbageReport = { dryRun, blobs: [], youngBlobs: 0, tempFiles: [], links: [], bytes: 0 };
+  const report: GarbageReport = { dryRun, blobs: [], youngBlobs: 0, tempFiles: [], links: [], youngLinks: 0, foreignFiles: 0, bytes: 0 };
 
   for (const entry of await store.listTemp()) {
     if (entry.modifiedAt >= cutoff) continue;
@@ -55,8 +64,17 @@ export async function collectGarbage({ store, index, tree, blobs, now }: Garbage
     if (!dryRun) await store.removeTemp(entry.name);
   }
 
+  // The inode of every blob, taken before any is removed: a version link gc may remove must
+  // be one of them (a hard link made by this registry), never a file someone else put there.
+  const blobInodes = new Set<string>();
+  const unreferenced: Digest[] = [];
   for await (const digest of store.list()) {
-    if (index.references(digest) > 0) continue;
+    const inode = await inodeOf(store.pathOf(digest));
+    if (inode) blobInodes.add(inode);
+    if (index.references(digest) === 0) unreferenced.push(digest);
+  }
+
+  for (const digest of unreferenced) {
     await blobs.run(digest, async () => {
       if (index.references(digest) > 0) return;
       const blob = await store.stat(digest);
@@ -72,6 +90,17 @@ export async function collectGarbage({ store, index, tree, blobs, now }: Garbage
   }
 
   for await (const { name, version } of tree.list()) {
+    if (index.find(name, version)) continue;
+    const link = await tree.describe(name, version);
+    if (!link || !blobInodes.has(link.inode)) {
+      report.foreignFiles++;
+      continue;
+    }
+    if (link.since >= cutoff) {
+      report.youngLinks++;
+      continue;
+    }
+    // Published again meanwhile (a publish makes its link after the row is durable).
     if (index.find(name, version)) continue;
     report.links.push({ name, version });
     if (!dryRun) await tree.unlink(name, version);

@@ -48,9 +48,26 @@ export class Registry {
   readonly #blobs = new KeyedLock();
   readonly #now: () => Date;
   #changes = 0;
+  /** Version links being made or removed. */
+  readonly #viewInFlight = new Set<Promise<unknown>>();
 
   constructor(private readonly deps: RegistryDeps) {
     this.#now = deps.now ?? (() => new Date());
+    // Start-up repairs the links of journalled changes only: a change may leave the journal
+    // for a snapshot once the link work begun for it has ended.
+    deps.index.beforeSnapshot(() => this.viewSettled());
+  }
+
+  /** Resolves once the version-link work in flight now has ended (made or failed). */
+  async viewSettled(): Promise<void> {
+    await Promise.allSettled([...this.#viewInFlight]);
+  }
+
+  #viewWork<T>(work: Promise<T>): Promise<T> {
+    this.#viewInFlight.add(work);
+    const forget = () => this.#viewInFlight.delete(work);
+    work.then(forget, forget);
+    return work;
   }
 
   /**
@@ -59,9 +76,10 @@ export class Registry {
    *   2. under the name+version lock, answer from an existing row: same digest is a retry
    *      (not created), another digest is VERSION_EXISTS and nothing changes;
    *   3. under the digest lock, commit the blob (already stored = deduplicated) and insert the
-   *      row, so a collection of unreferenced blobs never sees the one in between;
-   *   4. persist the index; if persisting fails, take the row back out;
-   *   5. link `<name>/<version>/firmware.bin` to the blob (derived, repaired at start-up).
+   *      row, durably (the index journals it before anyone sees it), so a collection of
+   *      unreferenced blobs never sees the one in between; if the insert fails, nothing is
+   *      published and the blob is unreferenced (gc removes it);
+   *   4. link `<name>/<version>/firmware.bin` to the blob (a view: repaired at start-up).
    * The staged bytes are always released, whatever happens.
    */
   async publish(metadata: Metadata, staged: StagedBlob): Promise<PublishResult> {
@@ -103,22 +121,19 @@ export class Registry {
         return { record: existing, created: false, deduplicated: true };
       }
 
+      // The row is inserted while the digest lock is held, and is durable (and visible) when
+      // the insert resolves: gc, which decides under the same lock, never sees the bytes
+      // placed but not yet referenced.
       const { record, deduplicated } = await this.#blobs.run(digest, async () => {
         const placed = await placeBlob();
         const row: FirmwareRecord = { name, version, size: placed.size, digest, labels: metadata.labels, createdAt: this.#now().toISOString() };
-        index.insert(row);
+        await index.insert(row);
         return { record: row, deduplicated: placed.deduplicated };
       });
-      try {
-        await index.persist();
-      } catch (error) {
-        index.remove(name, version);
-        throw error;
-      }
       this.#changes++;
 
-      await this.#link(record).catch((error: unknown) => {
-        log.error({ err: error, name, version }, 'published, but the version link could not be made; it is re-made at start-up');
+      await this.#viewWork(this.#link(record)).catch((error: unknown) => {
+        log.error({ err: error, name, version }, 'published, but the version link could not be made; run fsck --repair-tree or serve --repair-tree');
       });
       return { record, created: true, deduplicated };
     });
@@ -186,13 +201,7 @@ export class Registry {
     const { index } = this.deps;
     return this.#versions.run(`${name}@${version}`, async () => {
       const before = this.resolve(name, version);
-      index.relabel(name, version, labels);
-      try {
-        await index.persist();
-      } catch (error) {
-        index.relabel(name, version, before.labels);
-        throw error;
-      }
+      await index.relabel(name, version, labels);
       this.#changes++;
       return { ...before, labels };
     });
@@ -200,7 +209,8 @@ export class Registry {
 
   /**
    * Withdraws a published version (NOT_FOUND if it is not):
-   *   1. remove the row and persist; if persisting fails, put it back;
+   *   1. remove the row, durably (until the removal is on disk, the version stays published
+   *      for readers and for gc);
    *   2. remove `<name>/<version>/firmware.bin`;
    *   3. under the digest lock, remove the blob when no version references it any more.
    * A crash after step 1 leaves an unreferenced blob or link; `gc` removes those.
@@ -209,17 +219,11 @@ export class Registry {
     const { index, store, tree, log } = this.deps;
     const record = await this.#versions.run(`${name}@${version}`, async () => {
       const found = this.resolve(name, version);
-      index.remove(name, version);
-      try {
-        await index.persist();
-      } catch (error) {
-        index.insert(found);
-        throw error;
-      }
+      await index.remove(name, version);
       this.#changes++;
       return found;
     });
-    await tree.unlink(name, version).catch((error: unknown) => log.error({ err: error, name, version }, 'version link not removed; gc removes it'));
+    await this.#viewWork(tree.unlink(name, version)).catch((error: unknown) => log.error({ err: error, name, version }, 'version link not removed; gc removes it'));
     await this.#blobs.run(record.digest, async () => {
       if (index.references(record.digest) === 0) await store.delete(record.digest);
     });
@@ -260,11 +264,12 @@ export class Registry {
   }
 
   /**
-   * Re-makes every version link that is missing or does not point at its blob, so the view
-   * matches the index after a crash or a hand edit (see repair.ts).
+   * Re-makes version links that are missing or do not point at their blob, and removes the
+   * links of removed versions: for `only` the given versions (those the journal replayed at
+   * start-up), else for every version (see repair.ts). Never fails over the view.
    */
-  repairTree(): Promise<RepairReport> {
-    return repairTree(this.deps);
+  repairTree(only?: { name: string; version: string }[]): Promise<RepairReport> {
+    return repairTree(this.deps, only);
   }
 
   #link(record: FirmwareRecord): Promise<void> {

@@ -1,34 +1,67 @@
 import pLimit from 'p-limit';
 import type { FsBlobStore } from '../cas/fs-blob-store.js';
-import type { FirmwareIndex, FirmwareRecord } from '../index/firmware-index.js';
+import type { FirmwareRecord } from '../firmware/firmware-record.js';
+import type { FirmwareIndex } from '../index/firmware-index.js';
 import type { VersionTree } from '../version-tree.js';
 
 export interface RepairReport {
+  /** Versions looked at. */
+  checked: number;
   relinked: number;
+  /** Links of versions that are no longer published, removed. */
+  unlinked: number;
   missingBlobs: FirmwareRecord[];
+  /** Links that could not be made or removed, with why: logged, never fatal. */
+  failed: { name: string; version: string; reason: string }[];
 }
 
 /**
- * Re-makes every version link that is missing or does not point at its blob (a crash between
- * the index write and the link, or a hand edit), 16 at a time. Rows whose blob is missing are
- * reported, not touched: that is damage for `fsck` to show, not something to guess about.
+ * Makes the version tree match the index for `only` those versions (the ones the journal
+ * replayed at start-up: the only ones whose link can lag, see Registry.viewSettled), or for
+ * every published version, 16 at a time:
+ *   - a published version gets its link when it is missing or is not its blob;
+ *   - a version that is not published loses its link (only when asked about it by name:
+ *     the journal removed it, so the link was ours);
+ *   - a version whose blob is missing is reported, not touched: that is damage for fsck.
+ * The tree is a convenience view: a link that cannot be made is reported, and start-up goes on.
  */
-export async function repairTree({ index, store, tree }: { index: FirmwareIndex; store: FsBlobStore; tree: VersionTree }): Promise<RepairReport> {
+export async function repairTree(
+  { index, store, tree }: { index: FirmwareIndex; store: FsBlobStore; tree: VersionTree },
+  only?: { name: string; version: string }[],
+): Promise<RepairReport> {
   const limit = pLimit(16);
-  const report: RepairReport = { relinked: 0, missingBlobs: [] };
+  const report: RepairReport = { checked: 0, relinked: 0, unlinked: 0, missingBlobs: [], failed: [] };
+  const versions = only ? dedupe(only) : index.list();
   await Promise.all(
-    index.list().map((record) =>
+    versions.map(({ name, version }) =>
       limit(async () => {
-        const blobPath = store.pathOf(record.digest);
-        if (await tree.isLinked(record.name, record.version, blobPath)) return;
-        if (!(await store.stat(record.digest))) {
-          report.missingBlobs.push(record);
-          return;
+        report.checked++;
+        try {
+          const record = index.find(name, version);
+          if (!record) {
+            if (await tree.exists(name, version)) {
+              await tree.unlink(name, version);
+              report.unlinked++;
+            }
+            return;
+          }
+          const blobPath = store.pathOf(record.digest);
+          if (await tree.isLinked(name, version, blobPath)) return;
+          if (!(await store.stat(record.digest))) {
+            report.missingBlobs.push(record);
+            return;
+          }
+          await tree.link(name, version, blobPath);
+          report.relinked++;
+        } catch (error) {
+          report.failed.push({ name, version, reason: (error as NodeJS.ErrnoException).code ?? String(error) });
         }
-        await tree.link(record.name, record.version, blobPath);
-        report.relinked++;
       }),
     ),
   );
   return report;
+}
+
+function dedupe(versions: { name: string; version: string }[]): { name: string; version: string }[] {
+  return [...new Map(versions.map((entry) => [`${entry.name}@${entry.version}`, entry])).values()];
 }

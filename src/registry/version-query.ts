@@ -1,5 +1,6 @@
 import semver from 'semver';
-import type { FirmwareRecord, ListFilter } from '../index/firmware-index.js';
+import type { FirmwareRecord } from '../firmware/firmware-record.js';
+import type { ListFilter } from '../index/firmware-index.js';
 
 /**
  * What a client asks for when it lists, looks for the latest, or checks for an update

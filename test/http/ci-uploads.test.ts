@@ -102,8 +102,12 @@ test('an endless chunked body outside any part is cut off with 413 too', async (
 });
 
 test('an upload that stalls is cut off after the idle timeout, leaving nothing; others are served meanwhile', async (t) => {
-  const registry = await startRegistry(t, { IDLE_TIMEOUT_SECONDS: '0.5' });
-  await registry.publish({ name: 'existing', version: '1.0.0' }, firmwareBytes(1000));
+  const publisher = await startRegistry(t);
+  await publisher.publish({ name: 'existing', version: '1.0.0' }, firmwareBytes(1000));
+  await publisher.close();
+  // Short enough to wait for, long enough that the request served meanwhile is never cut off
+  // by a busy machine.
+  const registry = await startRegistry(t, { IDLE_TIMEOUT_SECONDS: '2' }, publisher.home);
   const before = await snapshot(registry);
   const body = multipart([
     { name: 'metadata', body: JSON.stringify({ name: 'slow', version: '1.0.0' }) },

@@ -275,9 +275,13 @@ test('download: a client that disconnects mid-body releases it, and others are s
 });
 
 test('download: a client that stops reading is cut off after the idle timeout, and releases the body', async (t) => {
-  const registry = await startRegistry(t, { IDLE_TIMEOUT_SECONDS: '0.5' });
+  // Published under the usual timeout: on a busy machine a 32 MiB upload can pause longer
+  // than the short one this test is about.
+  const publisher = await startRegistry(t);
   const bytes = firmwareBytes(32 * 1024 * 1024);
-  await registry.publish({ name: 'big', version: '1.0.0' }, bytes);
+  await publisher.publish({ name: 'big', version: '1.0.0' }, bytes);
+  await publisher.close();
+  const registry = await startRegistry(t, { IDLE_TIMEOUT_SECONDS: '0.5' }, publisher.home);
   const { port } = new URL(registry.url);
   const socket = net.connect({ port: Number(port), host: '127.0.0.1' });
   socket.write('GET /firmware/big/1.0.0 HTTP/1.1\r\nHost: x\r\n\r\n');

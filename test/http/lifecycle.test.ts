@@ -202,8 +202,17 @@ test('gc removes old unreferenced blobs, old temp files and stale links; keeps f
   const staleTemp = path.join(registry.dataDir, '.tmp', 'abandoned.blob');
   await fs.writeFile(staleTemp, 'half an upload');
   await fs.utimes(staleTemp, twoHoursAgo, twoHoursAgo);
+  // Not ours: a file put in the tree by hand (say, a Go registry's tree copied in) stays.
   await fs.mkdir(path.join(registry.dataDir, 'ghost', '0.1.0'), { recursive: true });
   await fs.writeFile(path.join(registry.dataDir, 'ghost', '0.1.0', 'firmware.bin'), 'left by hand');
+  // Ours: links to a stored blob whose version is gone; the old one goes, the young one stays.
+  for (const [version, age] of [['0.2.0', 2 * 3600_000], ['0.3.0', 0]] as const) {
+    const folder = path.join(registry.dataDir, 'stale', version);
+    await fs.mkdir(folder, { recursive: true });
+    await fs.link(freshBlob, path.join(folder, 'firmware.bin'));
+    const when = new Date(Date.now() - age);
+    await fs.utimes(folder, when, when);
+  }
 
   const dry = await request(`${registry.url}/gc?dry_run=true`, { method: 'POST' });
   t.deepEqual(dry.json(), {
@@ -211,7 +220,9 @@ test('gc removes old unreferenced blobs, old temp files and stale links; keeps f
     blobs: [{ sha256: sha256(old), size: 300 }],
     young_blobs: 1,
     temp_files: ['abandoned.blob'],
-    links: [{ name: 'ghost', version: '0.1.0' }],
+    links: [{ name: 'stale', version: '0.2.0' }],
+    young_links: 1,
+    foreign_files: 1,
     bytes: 300,
   });
   await t.notThrowsAsync(fs.access(oldBlob), 'a dry run removes nothing');
@@ -221,7 +232,9 @@ test('gc removes old unreferenced blobs, old temp files and stale links; keeps f
   await t.throwsAsync(fs.access(oldBlob));
   await t.notThrowsAsync(fs.access(freshBlob), 'a fresh orphan stays');
   await t.throwsAsync(fs.access(staleTemp));
-  await t.throwsAsync(fs.access(path.join(registry.dataDir, 'ghost')));
+  await t.notThrowsAsync(fs.access(path.join(registry.dataDir, 'ghost', '0.1.0', 'firmware.bin')), 'a file gc did not make stays');
+  await t.throwsAsync(fs.access(path.join(registry.dataDir, 'stale', '0.2.0')));
+  await t.notThrowsAsync(fs.access(path.join(registry.dataDir, 'stale', '0.3.0', 'firmware.bin')), 'a young link stays');
   t.true((await registry.get('/firmware/base/1.0.0')).body.equals(kept));
   t.is((await request(`${registry.url}/gc?dry_run=maybe`, { method: 'POST' })).status, 400);
 });

@@ -27,15 +27,9 @@ function record(name: string, version: string, overrides: Partial<FirmwareRecord
   };
 }
 
-/** Reads the index file as another process would: only what is on disk counts. */
+/** Reads the index files as another process would: only what is on disk counts. */
 async function rowsOnDisk(file: string): Promise<number> {
-  const SQL = await loadSqlJs();
-  const db = new SQL.Database(await fs.readFile(file));
-  try {
-    return Number(db.exec('SELECT count(*) FROM firmware')[0]?.values[0]?.[0]);
-  } finally {
-    db.close();
-  }
+  return (await FirmwareIndex.readSnapshot(file)).length;
 }
 
 test('index: a new index file is created, migrated and on disk at open', async (t) => {
@@ -46,44 +40,56 @@ test('index: a new index file is created, migrated and on disk at open', async (
 test('index: rows round-trip with labels, digest and time', async (t) => {
   const index = await openIndex(t);
   const written = record('base', '1.0.0', { labels: { app: 'base', 'hw/rev': 'esp32-c3' } });
-  index.insert(written);
+  await index.insert(written);
   t.deepEqual(index.find('base', '1.0.0'), written);
   t.is(index.find('base', '2.0.0'), undefined);
 });
 
-test('index: a row is on disk when persist resolves, and survives reopening', async (t) => {
+test('index: a row is on disk when insert resolves, and survives reopening', async (t) => {
   const file = path.join(await tempDir(t), 'registry.db');
   const first = await FirmwareIndex.open(file);
-  first.insert(record('base', '1.0.0'));
-  t.is(await rowsOnDisk(file), 0, 'not durable before persist');
-  await first.persist();
+  const inserted = first.insert(record('base', '1.0.0'));
+  t.is(first.find('base', '1.0.0'), undefined, 'not visible before it is durable');
+  await inserted;
   t.is(await rowsOnDisk(file), 1);
+  t.is(first.find('base', '1.0.0')?.version, '1.0.0');
   await first.close();
 
   const second = await openIndex(t, file);
   t.is(second.find('base', '1.0.0')?.version, '1.0.0');
 });
 
-test('index: concurrent persists share snapshot writes (group commit)', async (t) => {
+test('index: concurrent changes share journal appends (group commit)', async (t) => {
   const index = await openIndex(t);
-  const before = index.snapshotsWritten;
-  const persisted: Promise<void>[] = [];
-  for (let i = 0; i < 50; i++) {
-    index.insert(record('base', `1.0.${i}`));
-    persisted.push(index.persist());
-  }
-  await Promise.all(persisted);
-  t.true(index.snapshotsWritten - before <= 2, `${index.snapshotsWritten - before} writes for 50 persists`);
+  const before = index.appends;
+  await Promise.all(Array.from({ length: 50 }, (_, i) => index.insert(record('base', `1.0.${i}`))));
+  t.true(index.appends - before <= 2, `${index.appends - before} appends for 50 inserts`);
   t.is(await rowsOnDisk(index.file), 50);
+});
+
+test('index: a change that does not fit is refused alone; the others in its group commit', async (t) => {
+  const index = await openIndex(t);
+  await index.insert(record('base', '1.0.0'));
+  const results = await Promise.allSettled([
+    index.insert(record('base', '1.1.0')),
+    index.insert(record('base', '1.0.0')),
+    index.remove('base', '9.9.9'),
+    index.relabel('base', '1.1.0', { channel: 'stable' }),
+  ]);
+  t.deepEqual(results.map((result) => result.status), ['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+  t.true(isRegistryError((results[1] as PromiseRejectedResult).reason, 'VERSION_EXISTS'));
+  t.true(isRegistryError((results[2] as PromiseRejectedResult).reason, 'NOT_FOUND'));
+  t.deepEqual(index.find('base', '1.1.0')?.labels, { channel: 'stable' });
+  t.is(await rowsOnDisk(index.file), 2);
 });
 
 test('index: list sorts by name, then SemVer precedence highest first, then newest first', async (t) => {
   const index = await openIndex(t);
   const versions = ['1.0.0', '2.0.0-beta.1', '2.0.0', '1.10.0', '2.0.0-rc.1', '1.2.0'];
-  for (const version of versions) index.insert(record('sensor', version));
-  index.insert(record('base', '0.1.0'));
-  index.insert(record('base', '1.0.0+b1', { createdAt: '2026-01-01T00:00:00.000Z' }));
-  index.insert(record('base', '1.0.0+b2', { createdAt: '2026-01-02T00:00:00.000Z' }));
+  for (const version of versions) await index.insert(record('sensor', version));
+  await index.insert(record('base', '0.1.0'));
+  await index.insert(record('base', '1.0.0+b1', { createdAt: '2026-01-01T00:00:00.000Z' }));
+  await index.insert(record('base', '1.0.0+b2', { createdAt: '2026-01-02T00:00:00.000Z' }));
   t.deepEqual(
     index.list().map((row) => `${row.name}@${row.version}`),
     [
@@ -106,14 +112,15 @@ test('index: list sorts by name, then SemVer precedence highest first, then newe
 test('index: remove, references and stats', async (t) => {
   const index = await openIndex(t);
   const shared = sha256(firmwareBytes());
-  index.insert(record('base', '1.0.0', { digest: shared, size: 10 }));
-  index.insert(record('base', '1.1.0', { digest: shared, size: 10 }));
-  index.insert(record('other', '1.0.0', { size: 5 }));
+  await index.insert(record('base', '1.0.0', { digest: shared, size: 10 }));
+  await index.insert(record('base', '1.1.0', { digest: shared, size: 10 }));
+  await index.insert(record('other', '1.0.0', { size: 5 }));
   t.is(index.references(shared), 2);
   t.deepEqual(index.stats(), { versions: 3, distinctDigests: 2, logicalBytes: 25, storedBytes: 15 });
   t.is(index.count(), 3);
-  t.true(index.remove('base', '1.0.0'));
-  t.false(index.remove('base', '1.0.0'));
+  await index.remove('base', '1.0.0');
+  t.true(isRegistryError(await t.throwsAsync(index.remove('base', '1.0.0')), 'NOT_FOUND'));
+  t.is(index.count(), 2);
   t.is(index.references(shared), 1);
 });
 
@@ -153,7 +160,7 @@ test('index: temp files of an interrupted persist are removed at open', async (t
   await fs.writeFile(stale, 'half a snapshot');
   await fs.writeFile(path.join(dir, 'unrelated.tmp'), 'not ours');
   await openIndex(t, file);
-  t.deepEqual((await fs.readdir(dir)).sort(), ['registry.db', 'registry.db.lock', 'unrelated.tmp']);
+  t.deepEqual((await fs.readdir(dir)).sort(), ['registry.db', 'registry.db.journal.00000001', 'registry.db.lock', 'unrelated.tmp']);
 });
 
 test('index: a file that is not SQLite is refused with INDEX_UNREADABLE', async (t) => {

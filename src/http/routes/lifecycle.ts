@@ -59,6 +59,8 @@ export function lifecycleRoutes(router: Router, { registry, requireToken, baseUr
       young_blobs: report.youngBlobs,
       temp_files: report.tempFiles,
       links: report.links,
+      young_links: report.youngLinks,
+      foreign_files: report.foreignFiles,
       bytes: report.bytes,
     };
   });

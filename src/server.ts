@@ -33,18 +33,19 @@ const DRAIN_MS = 10_000;
  *      its journal;
  *   2. empty `.tmp`: nothing can be in flight in a registry that is not running yet;
  *   3. bring the version links of the versions the journal replayed up to date (the only ones
- *      that can lag after a crash); every link when the index is new or from an older release;
+ *      that can lag after a crash); every link when the index is new or from an older release,
+ *      or when REPAIR_TREE=all asks;
  *   4. listen.
  */
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
-  const index = await FirmwareIndex.open(config.registryDb, { log });
+  const index = await FirmwareIndex.open(config.registryDb, { log, snapshotAfterBytes: config.journalSnapshotBytes });
   try {
     const store = await FsBlobStore.open(config.registryDir);
     const leftovers = await store.emptyTemp();
     const tree = new VersionTree(store.root, (suffix) => store.tempPath(suffix));
     const registry = new Registry({ store, index, tree, log });
     const { opened } = index;
-    const repair = await registry.repairTree(opened.fresh ? undefined : opened.touched);
+    const repair = await registry.repairTree(opened.fresh || config.repairTree === 'all' ? undefined : opened.touched);
     for (const record of repair.missingBlobs) {
       log.error({ name: record.name, version: record.version, digest: record.digest }, 'published version has no blob; run fsck');
     }

@@ -16,6 +16,8 @@ test('config: the defaults serve ./registry and ./registry.db on port 3002', (t)
     maxConcurrentUploads: 16,
     idleTimeoutMs: 60_000,
     headersTimeoutMs: 20_000,
+    journalSnapshotBytes: 16 * 1024 ** 2,
+    repairTree: 'changed',
   });
 });
 
@@ -46,6 +48,8 @@ test('config: every problem is reported at once', (t) => {
   t.throws(() => loadConfig({ PORT: '3.5' }), { instanceOf: ConfigError });
   t.throws(() => loadConfig({ IDLE_TIMEOUT_SECONDS: '0' }), { instanceOf: ConfigError });
   t.throws(() => loadConfig({ IDLE_TIMEOUT_SECONDS: 'soon' }), { instanceOf: ConfigError });
+  t.throws(() => loadConfig({ JOURNAL_SNAPSHOT_BYTES: '0' }), { instanceOf: ConfigError });
+  t.throws(() => loadConfig({ REPAIR_TREE: 'some' }), { instanceOf: ConfigError });
   t.throws(() => loadConfig({ MAX_UPLOAD_BYTES: '1T' }), { instanceOf: ConfigError });
   t.throws(() => loadConfig({ PUBLIC_URL: 'https://x.example/?q=1' }), { instanceOf: ConfigError });
   t.throws(() => loadConfig({ TRUST_PROXY: 'yes' }), { instanceOf: ConfigError });

@@ -21,6 +21,13 @@ export interface Config {
   idleTimeoutMs: number;
   /** A request's headers must arrive within this (slowloris). */
   headersTimeoutMs: number;
+  /** Once the index journal being written passes this size, a background snapshot folds it in. */
+  journalSnapshotBytes: number;
+  /**
+   * Which version links start-up checks: those of the changes the journal replayed (the only
+   * ones a crash can leave behind), or every one (after a hand edit of the tree).
+   */
+  repairTree: 'changed' | 'all';
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -43,6 +50,8 @@ export const DEFAULTS = {
   IDLE_TIMEOUT_SECONDS: '60',
   HEADERS_TIMEOUT_SECONDS: '20',
   TRUST_PROXY: 'false',
+  JOURNAL_SNAPSHOT_BYTES: '16M',
+  REPAIR_TREE: 'changed',
 } as const;
 
 const UNITS: Record<string, number> = { '': 1, K: 1024, KIB: 1024, M: 1024 ** 2, MIB: 1024 ** 2, G: 1024 ** 3, GIB: 1024 ** 3 };
@@ -67,6 +76,8 @@ export function loadConfig(env: Environment): Config {
   const maxConcurrentUploads = check('MAX_CONCURRENT_UPLOADS', wholeNumber(read('MAX_CONCURRENT_UPLOADS'), 1, 10_000), 'a whole number from 1 to 10000');
   const idleTimeoutMs = check('IDLE_TIMEOUT_SECONDS', milliseconds(read('IDLE_TIMEOUT_SECONDS')), 'a number of seconds from 0.001 to 86400');
   const headersTimeoutMs = check('HEADERS_TIMEOUT_SECONDS', milliseconds(read('HEADERS_TIMEOUT_SECONDS')), 'a number of seconds from 0.001 to 86400');
+  const journalSnapshotBytes = check('JOURNAL_SNAPSHOT_BYTES', parseBytes(read('JOURNAL_SNAPSHOT_BYTES')), 'a positive number of bytes, optionally with K, M or G (binary units)');
+  const repairTree = check('REPAIR_TREE', (['changed', 'all'] as const).find((value) => value === read('REPAIR_TREE')), '"changed" or "all"');
   const trustProxy = check('TRUST_PROXY', { true: true, false: false }[read('TRUST_PROXY')], '"true" or "false"');
 
   let publicUrl: string | undefined;
@@ -97,6 +108,8 @@ export function loadConfig(env: Environment): Config {
     maxConcurrentUploads: maxConcurrentUploads ?? 1,
     idleTimeoutMs: idleTimeoutMs ?? 0,
     headersTimeoutMs: headersTimeoutMs ?? 0,
+    journalSnapshotBytes: journalSnapshotBytes ?? 0,
+    repairTree: repairTree ?? 'changed',
   };
 }
 

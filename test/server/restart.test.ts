@@ -4,12 +4,14 @@ import path from 'node:path';
 import test from 'ava';
 import { loadConfig } from '../../src/config/config.js';
 import { isRegistryError } from '../../src/errors.js';
+import { listSegments } from '../../src/index/journal-files.js';
 import { silentLogger } from '../../src/log.js';
 import { startServer } from '../../src/server.js';
 import { firmwareBytes, sha256 } from '../helpers/fixtures.js';
 import { firmwareUpload } from '../helpers/multipart.js';
 import { startRegistry } from '../helpers/registry-server.js';
 import { listTree } from '../helpers/temp-dir.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 test('restart: every version, label, digest and byte survives a restart', async (t) => {
   const registry = await startRegistry(t);
@@ -113,4 +115,24 @@ test('shutdown: an upload in flight when shutdown starts is finished and kept', 
   t.is(await answered, 201);
   await registry.restart();
   t.true((await registry.get('/firmware/base/1.0.0')).body.equals(bytes));
+});
+
+test('restart: start-up checks only the links of journalled changes; REPAIR_TREE=all checks every one', async (t) => {
+  const registry = await startRegistry(t, { JOURNAL_SNAPSHOT_BYTES: '1K' });
+  const bytes = firmwareBytes();
+  for (let i = 0; i < 30; i++) t.is((await registry.publish({ name: 'base', version: `1.0.${i}` }, bytes)).status, 201);
+  // Fold the journal: those versions' links were made before their changes left it.
+  await waitFor(async () => (await listSegments(registry.dbFile)).length === 1);
+  await registry.close();
+  await fs.rm(path.join(registry.dataDir, 'base', '1.0.0'), { recursive: true });
+
+  await registry.restart();
+  const listening = () => registry.logs.findLast((line) => line.msg === 'spore-registry listening');
+  t.true(Number(listening()?.linksChecked) < 30, `checked ${String(listening()?.linksChecked)} links, not the whole tree`);
+  await t.throwsAsync(fs.access(path.join(registry.dataDir, 'base', '1.0.0', 'firmware.bin')));
+  await registry.close();
+
+  const all = await startRegistry(t, { REPAIR_TREE: 'all' }, registry.home);
+  t.like(all.logs.findLast((line) => line.msg === 'spore-registry listening'), { linksChecked: 30, relinked: 1 });
+  t.true(bytes.equals(await fs.readFile(path.join(registry.dataDir, 'base', '1.0.0', 'firmware.bin'))));
 });

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { measureIndex } from './index-queries.js';
+import { measureScale, printScale, type ScaleRow } from './index-scale.js';
 import { findNginx, startNginx } from './nginx.js';
 import { startNodeServer, type Server } from './processes.js';
 import { loadGenerator, type LoadGenerator } from './wrk.js';
@@ -22,6 +23,9 @@ import { loadGenerator, type LoadGenerator } from './wrk.js';
  *   upload     a 256 MiB multipart publish against read + SHA-256 + write + fsync in one
  *              pipeline; the peak RSS while 600 MiB are uploaded; 200 concurrent publishes of
  *              small identical firmware under different versions (the CI pattern)
+ *   scale      the index at 1k and 100k versions (and 1M with `npm run bench -- --million`):
+ *              start-up, RSS, publish-by-digest latency, the longest wait of a polling device
+ *              while publishes and snapshots run, a label query and an update check
  */
 const MiB = 1024 * 1024;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
@@ -65,6 +69,16 @@ try {
     });
   }
   print();
+  const scale: ScaleRow[] = [];
+  for (const versions of [1_000, 100_000, ...(process.argv.includes('--million') ? [1_000_000] : [])]) {
+    const scaleHome = await fs.mkdtemp(path.join(os.tmpdir(), 'spore-scale-'));
+    try {
+      scale.push(await measureScale(scaleHome, versions));
+    } finally {
+      await fs.rm(scaleHome, { recursive: true, force: true });
+    }
+  }
+  printScale(scale);
 } finally {
   await registry?.stop();
   await fs.rm(home, { recursive: true, force: true });

@@ -54,8 +54,8 @@ export interface OpenReport {
 
 const COLUMNS = 'name, version, size, digest, labels, created_at';
 const DEFAULT_SNAPSHOT_AFTER_BYTES = 16 * 1024 * 1024;
-/** Free room kept in the in-memory database: at least this, and a quarter of its size. */
-const ROOM_MIN_BYTES = 32 * 1024 * 1024;
+/** Free room kept in the in-memory database: a quarter of its size, and at least this. */
+const ROOM_MIN_BYTES = 1024 * 1024;
 
 interface Pending {
   change: IndexChange;

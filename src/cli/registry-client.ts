@@ -35,9 +35,18 @@ export class RegistryClient {
   /** Sends a request and reads the whole answer. */
   async send(request: StreamingRequest): Promise<ClientResponse> {
     const res = await this.open(request);
+    return { status: res.statusCode ?? 0, headers: res.headers, body: await this.readAll(res) };
+  }
+
+  /** The rest of an answer's body; a connection that breaks meanwhile is a one-line failure. */
+  async readAll(res: http.IncomingMessage): Promise<Buffer> {
     const chunks: Buffer[] = [];
-    for await (const chunk of res) chunks.push(chunk as Buffer);
-    return { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) };
+    try {
+      for await (const chunk of res) chunks.push(chunk as Buffer);
+    } catch {
+      throw new CliError(`the connection to the registry at ${this.base.origin} broke during the answer; try again`);
+    }
+    return Buffer.concat(chunks);
   }
 
   /** Sends a request and gives the answer as a stream (for downloads). */

@@ -113,7 +113,7 @@ test('cli gc on local data: refused while the registry runs, done when it is sto
   const done = await cli(local);
   t.is(done.code, 0, done.stderr);
   t.regex(done.stdout, new RegExp(`removed blob ${sha256(orphan)}`));
-  t.is((await cli(['gc', '--grace', 'soon', '--dir', registry.dataDir, '--db', registry.dbFile])).code, 1);
+  t.is((await cli(['gc', '--grace', 'soon', '--dir', registry.dataDir, '--db', registry.dbFile])).code, 2, 'bad usage');
 });
 
 test('cli fsck: clean data passes; a flipped byte, a lost link and an orphan are reported', async (t) => {

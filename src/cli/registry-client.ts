@@ -1,7 +1,7 @@
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
-import { CliError } from './cli-error.js';
+import { CliError, UsageError } from './cli-error.js';
 
 export interface ClientResponse {
   status: number;
@@ -25,11 +25,11 @@ export class RegistryClient {
     url: string,
     private readonly token?: string,
   ) {
-    try {
-      this.base = new URL(url.endsWith('/') ? url : `${url}/`);
-    } catch {
-      throw new CliError(`--url must be an http(s) URL such as http://localhost:3002, not ${JSON.stringify(url)}`);
+    const base = URL.canParse(url) ? new URL(url.endsWith('/') ? url : `${url}/`) : undefined;
+    if (base?.protocol !== 'http:' && base?.protocol !== 'https:') {
+      throw new UsageError(`--url and SPORE_URL take the registry's http(s) URL, such as http://localhost:3002, not ${JSON.stringify(url)}`);
     }
+    this.base = base;
   }
 
   /** Sends a request and reads the whole answer. */

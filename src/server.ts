@@ -7,6 +7,8 @@ import { createFacade, type Facade } from './http/app.js';
 import { answerClientErrors } from './http/client-errors.js';
 import { FirmwareIndex } from './index/firmware-index.js';
 import type { Logger } from './log.js';
+import { writePidFile } from './pid-file.js';
+import { checkPortFree } from './port-check.js';
 import { Registry } from './registry/registry.js';
 import { VersionTree } from './version-tree.js';
 
@@ -29,12 +31,14 @@ const DRAIN_MS = 10_000;
 
 /**
  * Opens the data and serves it. Start-up, in order:
- *   1. take the index (its lock keeps a second registry away from the same data);
- *   2. empty `.tmp`: nothing can be in flight in a registry that is not running yet;
- *   3. re-make version links the index has but the tree lacks (a crash after persist);
- *   4. listen.
+ *   1. check the port is free, before anything is created on disk;
+ *   2. take the index (its lock keeps a second registry away from the same data);
+ *   3. empty `.tmp`: nothing can be in flight in a registry that is not running yet;
+ *   4. re-make version links the index has but the tree lacks (a crash after persist);
+ *   5. listen, and write `<REGISTRY_DB>.pid` for whoever sends signals.
  */
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  await checkPortFree(config.port, config.host);
   const index = await FirmwareIndex.open(config.registryDb);
   try {
     const store = await FsBlobStore.open(config.registryDir);
@@ -81,6 +85,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         resolve();
       });
     });
+    const removePidFile = await writePidFile(`${config.registryDb}.pid`);
     const { port } = server.address() as AddressInfo;
     const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -94,6 +99,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         registryDir: store.root,
         registryDb: index.file,
         versions: index.stats().versions,
+        tokens: tokens.count,
         removedTempFiles: leftovers,
         relinked: repair.relinked,
       },
@@ -115,7 +121,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           log.error({ err: error }, 'write tokens not reloaded');
         }
       },
-      close: () => (closing ??= shutdown(server, index, log)),
+      close: () => (closing ??= shutdown(server, index, log).finally(removePidFile)),
     };
   } catch (error) {
     await index.close();

@@ -55,3 +55,15 @@ test('cli usage: SPORE_URL that is not a URL is bad usage too', async (t) => {
   t.is(result.code, 2, result.stderr);
   t.regex(result.stderr, /SPORE_URL/);
 });
+
+test('cli usage: output into a pipe that is closed (| head) ends quietly, without a stack', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const { BIN } = await import('./helpers/child-server.js');
+  const child = spawn(process.execPath, [BIN, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.destroy(); // the reader is gone before the first line is written
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  t.is(stderr, '');
+  t.is(code, 0);
+});

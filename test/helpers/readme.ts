@@ -12,7 +12,11 @@ export function readmeShellBlocks(heading: string): string[] {
   const lines = README.split('\n');
   const start = lines.indexOf(heading);
   if (start < 0) throw new Error(`README.md has no heading "${heading}"`);
-  const end = lines.findIndex((line, i) => i > start && (/^#+ /.exec(line)?.[0].length ?? 99) - 1 <= level);
+  let fenced = false; // a `# comment` in a code block is no heading
+  const end = lines.findIndex((line, i) => {
+    if (/^ *```/.test(line)) fenced = !fenced;
+    return i > start && !fenced && (/^(#+) /.exec(line)?.[1]?.length ?? 99) <= level;
+  });
   const section = lines.slice(start + 1, end < 0 ? undefined : end).join('\n');
   return [...section.matchAll(/^ *```sh\n([\s\S]*?)^ *```$/gm)].map((match) => dedent(match[1] ?? ''));
 }

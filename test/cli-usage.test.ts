@@ -17,7 +17,7 @@ const badUsage: [string, string[]][] = [
 ];
 
 for (const [what, args] of badUsage) {
-  test(`cli usage: ${what} exits 2 with one line on what to do`, async (t) => {
+  test.serial(`cli usage: ${what} exits 2 with one line on what to do`, async (t) => {
     const result = await cli(args, { cwd: await tempDir(t) });
     t.is(result.code, 2, result.stderr);
     t.notRegex(result.stderr, /^\s+at /m, 'no stack trace');
@@ -25,13 +25,13 @@ for (const [what, args] of badUsage) {
   });
 }
 
-test('cli usage: push of a file that is not there says why, in one line', async (t) => {
+test.serial('cli usage: push of a file that is not there says why, in one line', async (t) => {
   const result = await cli(['push', 'nosuch.bin', '--name', 'base', '--version', '1.0.0', '--url', NOWHERE], { cwd: await tempDir(t) });
   t.is(result.code, 1);
   t.regex(result.stderr, /^spore-registry: push base 1\.0\.0: cannot read nosuch\.bin: no such file\n$/);
 });
 
-test('cli usage: push of a folder says why', async (t) => {
+test.serial('cli usage: push of a folder says why', async (t) => {
   const dir = await tempDir(t);
   await fs.mkdir(path.join(dir, 'build'));
   const result = await cli(['push', 'build', '--name', 'base', '--version', '1.0.0', '--url', NOWHERE], { cwd: dir });
@@ -39,7 +39,7 @@ test('cli usage: push of a folder says why', async (t) => {
   t.regex(result.stderr, /cannot read build: it is a folder/);
 });
 
-test('cli usage: --version prints the package version; push --version is still the firmware version', async (t) => {
+test.serial('cli usage: --version prints the package version; push --version is still the firmware version', async (t) => {
   const { version } = JSON.parse(await fs.readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   for (const flag of ['--version', '-V']) {
     const result = await cli([flag]);
@@ -50,13 +50,13 @@ test('cli usage: --version prints the package version; push --version is still t
   t.regex(push.stderr, /push base 1\.0\.0/);
 });
 
-test('cli usage: SPORE_URL that is not a URL is bad usage too', async (t) => {
+test.serial('cli usage: SPORE_URL that is not a URL is bad usage too', async (t) => {
   const result = await cli(['ls'], { env: { SPORE_URL: 'fw.example.com' } });
   t.is(result.code, 2, result.stderr);
   t.regex(result.stderr, /SPORE_URL/);
 });
 
-test('cli usage: output into a pipe that is closed (| head) ends quietly, without a stack', async (t) => {
+test.serial('cli usage: output into a pipe that is closed (| head) ends quietly, without a stack', async (t) => {
   const { spawn } = await import('node:child_process');
   const { BIN } = await import('./helpers/child-server.js');
   const child = spawn(process.execPath, [BIN, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -85,7 +85,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         resolve();
       });
     });
-    const removePidFile = await writePidFile(`${config.registryDb}.pid`);
+    const removePidFile = await writePidFile(`${config.registryDb}.pid`).catch((error: unknown) => {
+      server.close();
+      throw error;
+    });
     const { port } = server.address() as AddressInfo;
     const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;

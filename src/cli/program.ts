@@ -11,9 +11,9 @@ import { gcCommand, parseDuration } from './gc-command.js';
 import { ls } from './ls.js';
 import { pull } from './pull.js';
 import { push } from './push.js';
+import { packageVersion } from './package-version.js';
 import { RegistryClient } from './registry-client.js';
 import { serve } from './serve.js';
-import { packageVersion } from './package-version.js';
 
 export interface Io {
   out: (text: string) => void;
@@ -30,9 +30,10 @@ const DEFAULT_URL = 'http://localhost:3002';
 export async function run(argv: string[], io: Io): Promise<number> {
   const print = (line: string) => io.out(`${line}\n`);
   const note = (line: string) => io.err(`${line}\n`);
+  // Made before a command does anything, so a bad --url or SPORE_URL is bad usage (exit 2).
   const client = (options: { url?: string; token?: string }) =>
     new RegistryClient(options.url ?? io.env.SPORE_URL ?? DEFAULT_URL, options.token ?? io.env.SPORE_TOKEN);
-  const urlOption = () => new Option('--url <url>', `the registry (env SPORE_URL, default ${DEFAULT_URL})`).argParser(asUrl);
+  const urlOption = () => new Option('--url <url>', `the registry (env SPORE_URL, default ${DEFAULT_URL})`);
   const tokenOption = () => new Option('--token <token>', 'bearer token for writes (env SPORE_TOKEN)');
 
   const program = new Command('spore-registry')
@@ -142,14 +143,6 @@ function collectLabel(value: string, previous: string[]): string[] {
     throw new InvalidArgumentError('a label is key=value, the key of letters, digits, ".", "_", "/" and "-"');
   }
   return [...previous, value];
-}
-
-function asUrl(value: string): string {
-  const url = URL.canParse(value) ? new URL(value) : undefined;
-  if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
-    throw new InvalidArgumentError(`the registry's http(s) URL, such as ${DEFAULT_URL}`);
-  }
-  return value;
 }
 
 function asRange(value: string): string {

@@ -1,6 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { DigestHasher, type Digest } from './cas/digest.js';
 import type { FsBlobStore } from './cas/fs-blob-store.js';
+import { isRegistryError } from './errors.js';
 import type { FirmwareRecord } from './firmware/firmware-record.js';
 import type { VersionTree } from './version-tree.js';
 
@@ -14,23 +15,35 @@ export interface FsckProgress {
 export interface FsckReport {
   /** Damage, one line each: the registry does not hold what it says it holds. */
   problems: string[];
-  /** Worth knowing, not damage: unreferenced blobs (gc removes them), leftover temp files. */
+  /**
+   * Worth knowing, not damage: unreferenced blobs (gc removes them), leftover temp files,
+   * missing version links (a registry re-makes them at start-up), versions deleted meanwhile.
+   */
   notes: string[];
   blobs: number;
   bytes: number;
 }
 
+export interface FsckSources {
+  store: FsBlobStore;
+  tree: VersionTree;
+  /** The index rows as fsck started. */
+  records: FirmwareRecord[];
+  /** The index rows as they are now: a running registry may have deleted some meanwhile. */
+  reread: () => Promise<FirmwareRecord[]>;
+}
+
 /**
  * Checks that the bytes are what the index says (read-only; safe beside a running registry):
- *   1. every blob is re-hashed and must hash to its own name (bit rot, a flipped byte);
- *   2. every index row must have its blob, of its recorded size, and its version link, the
- *      very same file (hard link);
- *   3. blobs no row references, and files in .tmp, are reported as notes.
+ *   1. every blob is re-hashed and must hash to its own name (bit rot, a flipped byte); a blob
+ *      gone by the time it is read was deleted meanwhile, which is no damage;
+ *   2. every index row must have its blob, of its recorded size; a row that fails is checked
+ *      again against the index as it is now, since a registry deletes the row before the blob
+ *      and the rows fsck started with may be a moment old;
+ *   3. version links that are missing or not the blob, blobs no row references, and files in
+ *      .tmp are notes: the tree is derived (a backup rightly has none), the rest is gc's.
  */
-export async function fsck(
-  { store, tree, records }: { store: FsBlobStore; tree: VersionTree; records: FirmwareRecord[] },
-  onProgress: (progress: FsckProgress) => void = () => {},
-): Promise<FsckReport> {
+export async function fsck({ store, tree, records, reread }: FsckSources, onProgress: (progress: FsckProgress) => void = () => {}): Promise<FsckReport> {
   const report: FsckReport = { problems: [], notes: [], blobs: 0, bytes: 0 };
   const sizes = new Map<Digest, number>();
   for await (const digest of store.list()) {
@@ -45,27 +58,35 @@ export async function fsck(
       progress.bytesDone += bytes;
       onProgress(progress);
     });
-    if (actual !== digest) report.problems.push(`damaged blob ${digest}: its ${size} bytes hash to ${actual}`);
+    if (actual === undefined) sizes.delete(digest);
+    else if (actual !== digest) report.problems.push(`damaged blob ${digest}: its ${size} bytes hash to ${actual}`);
     progress.blobsDone++;
     onProgress(progress);
   }
   report.blobs = sizes.size;
-  report.bytes = progress.bytesTotal;
+  report.bytes = [...sizes.values()].reduce((a, b) => a + b, 0);
 
-  const referenced = new Set<Digest>();
+  const suspects: { record: FirmwareRecord; problem: string }[] = [];
   for (const record of records) {
-    referenced.add(record.digest);
     const label = `${record.name} ${record.version}`;
     const size = sizes.get(record.digest);
     if (size === undefined) {
-      report.problems.push(`missing blob: ${label} is ${record.digest}, which the store does not hold`);
+      suspects.push({ record, problem: `missing blob: ${label} is ${record.digest}, which the store does not hold` });
       continue;
     }
-    if (size !== record.size) report.problems.push(`wrong size: ${label} is recorded as ${record.size} bytes, its blob holds ${size}`);
+    if (size !== record.size) suspects.push({ record, problem: `wrong size: ${label} is recorded as ${record.size} bytes, its blob holds ${size}` });
     if (!(await tree.isLinked(record.name, record.version, store.pathOf(record.digest)))) {
-      report.problems.push(`missing link: ${record.name}/${record.version}/firmware.bin is absent or not the blob (restarting the server re-makes it)`);
+      report.notes.push(`version link ${record.name}/${record.version}/firmware.bin is missing or not the blob: a registry started on this data re-makes it`);
     }
   }
+  const now = suspects.length > 0 ? await reread() : [];
+  for (const { record, problem } of suspects) {
+    const still = now.some((row) => row.name === record.name && row.version === record.version && row.digest === record.digest);
+    if (still) report.problems.push(problem);
+    else report.notes.push(`${record.name} ${record.version} was deleted while fsck ran`);
+  }
+
+  const referenced = new Set(records.map((record) => record.digest));
   for (const [digest, size] of sizes) {
     if (!referenced.has(digest)) report.notes.push(`unreferenced blob ${digest} (${size} bytes): no version publishes it; gc removes it`);
   }
@@ -73,9 +94,17 @@ export async function fsck(
   return report;
 }
 
-async function hashOf(store: FsBlobStore, digest: Digest, onBytes: (bytes: number) => void): Promise<Digest> {
+/** The blob's digest as its bytes say, or undefined when it is gone (deleted meanwhile). */
+async function hashOf(store: FsBlobStore, digest: Digest, onBytes: (bytes: number) => void): Promise<Digest | undefined> {
   const hasher = new DigestHasher();
-  await pipeline(await store.open(digest), async function (chunks: AsyncIterable<Buffer>) {
+  let bytes;
+  try {
+    bytes = await store.open(digest);
+  } catch (error) {
+    if (isRegistryError(error, 'BLOB_UNKNOWN')) return undefined;
+    throw error;
+  }
+  await pipeline(bytes, async function (chunks: AsyncIterable<Buffer>) {
     for await (const chunk of chunks) {
       hasher.update(chunk);
       onBytes(chunk.length);

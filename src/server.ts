@@ -7,6 +7,8 @@ import { createFacade, type Facade } from './http/app.js';
 import { answerClientErrors } from './http/client-errors.js';
 import { FirmwareIndex } from './index/firmware-index.js';
 import type { Logger } from './log.js';
+import { writePidFile } from './pid-file.js';
+import { checkPortFree } from './port-check.js';
 import { Registry } from './registry/registry.js';
 import { VersionTree } from './version-tree.js';
 
@@ -29,15 +31,17 @@ const DRAIN_MS = 10_000;
 
 /**
  * Opens the data and serves it. Start-up, in order:
- *   1. take the index (its lock keeps a second registry away from the same data) and replay
+ *   1. check the port is free, before anything is created on disk;
+ *   2. take the index (its lock keeps a second registry away from the same data) and replay
  *      its journal;
- *   2. empty `.tmp`: nothing can be in flight in a registry that is not running yet;
- *   3. bring the version links of the versions the journal replayed up to date (the only ones
+ *   3. empty `.tmp`: nothing can be in flight in a registry that is not running yet;
+ *   4. bring the version links of the versions the journal replayed up to date (the only ones
  *      that can lag after a crash); every link when the index is new or from an older release,
  *      or when REPAIR_TREE=all asks;
- *   4. listen.
+ *   5. listen, and write `<REGISTRY_DB>.pid` for whoever sends signals.
  */
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  await checkPortFree(config.port, config.host);
   const index = await FirmwareIndex.open(config.registryDb, { log, snapshotAfterBytes: config.journalSnapshotBytes });
   try {
     const store = await FsBlobStore.open(config.registryDir);
@@ -88,6 +92,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         resolve();
       });
     });
+    const removePidFile = await writePidFile(`${config.registryDb}.pid`).catch((error: unknown) => {
+      server.close();
+      throw error;
+    });
     const { port } = server.address() as AddressInfo;
     const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -101,6 +109,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         registryDir: store.root,
         registryDb: index.file,
         versions: index.stats().versions,
+        tokens: tokens.count,
         removedTempFiles: leftovers,
         journalReplayed: opened.replayed,
         linksChecked: repair.checked,
@@ -124,7 +133,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           log.error({ err: error }, 'write tokens not reloaded');
         }
       },
-      close: () => (closing ??= shutdown(server, index, log)),
+      close: () => (closing ??= shutdown(server, index, log).finally(removePidFile)),
     };
   } catch (error) {
     await index.close();

@@ -42,6 +42,11 @@ export class WriteTokens {
     return this.#fingerprints.length;
   }
 
+  /** How many distinct tokens may write now (logged at start-up and on reload). */
+  get count(): number {
+    return this.#fingerprints.length;
+  }
+
   /** False when no token is configured: writes are open. */
   get enabled(): boolean {
     return this.#fingerprints.length > 0 || this.file !== undefined;

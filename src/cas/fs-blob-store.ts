@@ -40,6 +40,16 @@ export class FsBlobStore implements BlobStore {
     return store;
   }
 
+  /**
+   * The store in `root` as it is, creating nothing: for checks that only read (fsck), which
+   * may run on a backup that has no `.tmp`. A missing `.blobs` or `.tmp` lists as empty.
+   */
+  static async openExisting(root: string): Promise<FsBlobStore> {
+    const store = new FsBlobStore(path.resolve(root));
+    await fs.access(store.root);
+    return store;
+  }
+
   /** Where a blob's bytes live; file-system callers hard-link to it. */
   pathOf(digest: Digest): string {
     const hex = digestHex(digest);
@@ -159,7 +169,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   async *list(): AsyncIterable<Digest> {
-    for (const shard of await fs.readdir(this.blobsDir)) {
+    for (const shard of await readdirOrNone(this.blobsDir)) {
       let names: string[];
       try {
         names = await fs.readdir(path.join(this.blobsDir, shard));
@@ -176,7 +186,7 @@ export class FsBlobStore implements BlobStore {
 
   /** What is in the temp folder, with when each entry was last written to. */
   async listTemp(): Promise<{ name: string; modifiedAt: number }[]> {
-    const names = await fs.readdir(this.tempDir);
+    const names = await readdirOrNone(this.tempDir);
     const entries = await Promise.all(
       names.map(async (name) => {
         try {
@@ -199,6 +209,16 @@ export class FsBlobStore implements BlobStore {
     const names = await fs.readdir(this.tempDir);
     await Promise.all(names.map((name) => fs.rm(path.join(this.tempDir, name), { force: true, recursive: true })));
     return names.length;
+  }
+}
+
+/** A folder's entries; none when the folder is not there (a store opened with openExisting). */
+async function readdirOrNone(dir: string): Promise<string[]> {
+  try {
+    return await fs.readdir(dir);
+  } catch (error) {
+    if (isErrnoCode(error, 'ENOENT')) return [];
+    throw error;
   }
 }
 

@@ -14,11 +14,11 @@ import { progressBar, type Progress } from './progress.js';
  */
 export async function fsckCommand(options: { dir?: string; db?: string }, env: Environment, print: (line: string) => void, note: (line: string) => void): Promise<void> {
   const { dir, db } = await localData(options, env);
-  const store = await FsBlobStore.open(dir);
+  const store = await FsBlobStore.openExisting(dir);
   const tree = new VersionTree(store.root, (suffix) => store.tempPath(suffix));
   const records = await FirmwareIndex.readSnapshot(db);
   let bar: Progress | undefined;
-  const report = await fsck({ store, tree, records }, (progress) => {
+  const report = await fsck({ store, tree, records, reread: () => FirmwareIndex.readSnapshot(db) }, (progress) => {
     bar ??= progressBar('fsck', progress.bytesTotal);
     bar.update(progress.bytesDone);
   });

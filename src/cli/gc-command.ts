@@ -12,7 +12,8 @@ import { failure, type RegistryClient } from './registry-client.js';
 
 export interface GcOptions {
   dryRun: boolean;
-  grace?: string;
+  /** Local collection only: a running registry uses its own. */
+  graceMs?: number;
   dir?: string;
   db?: string;
 }
@@ -24,7 +25,6 @@ export interface GcOptions {
  */
 export async function gcCommand(client: RegistryClient | undefined, options: GcOptions, env: Environment, print: (line: string) => void): Promise<void> {
   if (client) {
-    if (options.grace !== undefined) throw new CliError('gc: --grace applies to local collection; a running registry uses its own');
     const answer = await client.send({ method: 'POST', path: `/gc?dry_run=${options.dryRun}` });
     if (answer.status !== 200) throw failure('gc', answer);
     const report = JSON.parse(answer.body.toString()) as { blobs: { sha256: string; size: number }[]; young_blobs: number; temp_files: string[]; links: { name: string; version: string }[]; young_links: number; foreign_files: number; bytes: number };
@@ -53,7 +53,7 @@ export async function gcCommand(client: RegistryClient | undefined, options: GcO
     const store = await FsBlobStore.open(dir);
     const tree = new VersionTree(store.root, (suffix) => store.tempPath(suffix));
     const registry = new Registry({ store, index, tree, log: silentLogger });
-    const report = await registry.collectGarbage({ dryRun: options.dryRun, graceMs: parseDuration(options.grace) });
+    const report = await registry.collectGarbage({ dryRun: options.dryRun, graceMs: options.graceMs ?? DEFAULT_GRACE_MS });
     printReport(print, options.dryRun, report);
   } finally {
     await index.close();
@@ -72,8 +72,7 @@ function printReport(print: (line: string) => void, dryRun: boolean, report: Pri
 }
 
 /** `90s`, `10m`, `1h`, `2d`, or a number of seconds. */
-export function parseDuration(text: string | undefined): number {
-  if (text === undefined) return DEFAULT_GRACE_MS;
+export function parseDuration(text: string): number {
   const match = /^(\d+(?:\.\d+)?)(s|m|h|d)?$/.exec(text.trim());
   if (!match) throw new CliError(`--grace takes a duration such as 30m, 1h or 0, not ${JSON.stringify(text)}`);
   const unit = { s: 1, m: 60, h: 3600, d: 86400 }[(match[2] ?? 's') as 's' | 'm' | 'h' | 'd'];

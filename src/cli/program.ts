@@ -1,14 +1,17 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import semver from 'semver';
 import { DEFAULTS, type Environment } from '../config/config.js';
 import { checkName, checkVersion } from '../firmware/identifiers.js';
 import { checkLabels, isLabelKey } from '../firmware/labels.js';
 import { isRegistryError } from '../errors.js';
-import { CliError } from './cli-error.js';
+import { CliError, UsageError } from './cli-error.js';
 import { fsckCommand } from './fsck-command.js';
-import { gcCommand } from './gc-command.js';
+import { fileProblem } from './file-problem.js';
+import { gcCommand, parseDuration } from './gc-command.js';
 import { ls } from './ls.js';
 import { pull } from './pull.js';
 import { push } from './push.js';
+import { packageVersion } from './package-version.js';
 import { RegistryClient } from './registry-client.js';
 import { serve } from './serve.js';
 
@@ -27,6 +30,7 @@ const DEFAULT_URL = 'http://localhost:3002';
 export async function run(argv: string[], io: Io): Promise<number> {
   const print = (line: string) => io.out(`${line}\n`);
   const note = (line: string) => io.err(`${line}\n`);
+  // Made before a command does anything, so a bad --url or SPORE_URL is bad usage (exit 2).
   const client = (options: { url?: string; token?: string }) =>
     new RegistryClient(options.url ?? io.env.SPORE_URL ?? DEFAULT_URL, options.token ?? io.env.SPORE_TOKEN);
   const urlOption = () => new Option('--url <url>', `the registry (env SPORE_URL, default ${DEFAULT_URL})`);
@@ -34,6 +38,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
 
   const program = new Command('spore-registry')
     .description('Firmware registry and OTA update server for the SPORE ecosystem.')
+    .version(await packageVersion(), '-V, --version', 'print the version')
+    // Options before a command are the program's, after it the command's: push has its own --version.
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showHelpAfterError('(run with --help for usage)')
@@ -65,7 +72,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .description('list published firmware, highest version first')
     .option('--name <name>', 'only this name')
     .option('--label <key=value>', 'only with this label; repeat to require several', collectLabel, [])
-    .option('--range <range>', 'only versions in this SemVer range, such as ^1.2')
+    .option('--range <range>', 'only versions in this SemVer range, such as ^1.2', asRange)
     .option('--no-prerelease', 'leave out pre-releases')
     .option('--json', 'print JSON instead of a table')
     .addOption(urlOption())
@@ -89,13 +96,13 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .command('gc')
     .description('remove unreferenced blobs, stale temp files and stale version links')
     .option('--dry-run', 'list what would be removed, remove nothing', false)
-    .option('--grace <duration>', 'keep what is younger than this (local only; default 1h)')
+    .option('--grace <duration>', 'keep what is younger than this (local only; default 1h)', (value: string) => usage(() => parseDuration(value)))
     .option('--dir <path>', 'data folder, for local collection with the registry stopped (env REGISTRY_DIR)')
     .option('--db <path>', 'index file, for local collection (env REGISTRY_DB)')
-    .addOption(urlOption().conflicts(['dir', 'db']))
+    .addOption(urlOption().conflicts(['dir', 'db', 'grace']))
     .addOption(tokenOption())
     .addHelpText('after', '\nWith --url, the running registry collects; without, the local data is collected and the registry must be stopped.')
-    .action((options) => gcCommand(options.url ? client(options) : undefined, { dryRun: options.dryRun, grace: options.grace, dir: options.dir, db: options.db }, io.env, print));
+    .action((options) => gcCommand(options.url ? client(options) : undefined, { dryRun: options.dryRun, graceMs: options.grace, dir: options.dir, db: options.db }, io.env, print));
 
   // `serve` is the default, so commander would take an unknown command for serve's argument.
   const [first] = argv;
@@ -109,11 +116,22 @@ export async function run(argv: string[], io: Io): Promise<number> {
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof UsageError) {
+      note(`spore-registry: ${error.message}`);
+      note('(run with --help for usage)');
+      return 2;
+    }
     if (error instanceof CliError || isRegistryError(error)) {
       note(`spore-registry: ${error.message}`);
       return 1;
     }
-    note(`spore-registry: ${(error as Error).stack ?? String(error)}`);
+    if (error instanceof Error && 'syscall' in error && 'path' in error) {
+      note(`spore-registry: cannot ${String(error.syscall)} ${String(error.path)}: ${fileProblem(error)}`);
+      return 1;
+    }
+    // Not a failure the command foresaw: one line still, and the stack only when asked for.
+    note(`spore-registry: ${error instanceof Error ? error.message : String(error)} (unexpected; SPORE_DEBUG=1 prints where)`);
+    if (io.env.SPORE_DEBUG) note(String((error as Error).stack));
     return 1;
   }
 }
@@ -125,6 +143,11 @@ function collectLabel(value: string, previous: string[]): string[] {
     throw new InvalidArgumentError('a label is key=value, the key of letters, digits, ".", "_", "/" and "-"');
   }
   return [...previous, value];
+}
+
+function asRange(value: string): string {
+  if (semver.validRange(value) === null) throw new InvalidArgumentError('a SemVer range, such as "^1.2", ">=2 <3" or "1.x"');
+  return value;
 }
 
 function asName(value: string): string {
@@ -144,7 +167,7 @@ function asLabels(pairs: string[]): Record<string, string> {
   try {
     return checkLabels(labels);
   } catch (error) {
-    throw new CliError(`--label: ${(error as Error).message}`);
+    throw new UsageError(`--label: ${(error as Error).message}`);
   }
 }
 

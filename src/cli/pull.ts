@@ -1,69 +1,78 @@
-import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
-import { isErrnoCode } from '../errors.js';
+import path from 'node:path';
+import type { IncomingHttpHeaders } from 'node:http';
 import { CliError } from './cli-error.js';
 import { hashFile } from './hash-file.js';
+import { PartialFile } from './partial-file.js';
 import { progressBar } from './progress.js';
+import { receiveBody } from './receive-body.js';
 import { failure, type RegistryClient } from './registry-client.js';
 
 /**
  * Downloads a firmware to `output` and proves it is whole:
  *   1. HEAD gives the size and the digest (the strong ETag);
- *   2. bytes go to `<output>.part`; a `.part` left by an interrupted pull is resumed with
- *      `Range: bytes=<have>-` and `If-Range: <etag>`, so a changed firmware starts over (200);
- *   3. the whole file is hashed; only a match is renamed to `output`, a mismatch is removed.
+ *   2. bytes go to `<output>.part`, and the ETag they come from to `<output>.part.etag`;
+ *   3. a `.part` left by an interrupted pull is resumed with `Range: bytes=<have>-` and
+ *      `If-Range: <the ETag it was started with>`, so a firmware changed since starts over (200);
+ *   4. the whole file is hashed; only a match is renamed to `output`, a mismatch is removed.
  */
 export async function pull(client: RegistryClient, name: string, version: string, output: string, print: (line: string) => void): Promise<void> {
-  const path = `/firmware/${encodeURIComponent(name)}/${encodeURIComponent(version)}`;
-  const head = await client.send({ method: 'HEAD', path });
-  if (head.status === 404) throw new CliError(`pull: ${name} ${version} is not published`);
-  if (head.status !== 200) throw new CliError(`pull ${name} ${version}: the registry answered ${head.status}`);
-  const size = Number(head.headers['content-length']);
-  const etag = String(head.headers.etag);
-  const digest = /^"(sha256:[0-9a-f]{64})"$/.exec(etag)?.[1];
-  if (!digest) throw new CliError(`pull ${name} ${version}: the registry sent no digest ETag`);
+  const what = `pull ${name} ${version}`;
+  await checkFolder(what, path.dirname(output));
+  const url = `/firmware/${encodeURIComponent(name)}/${encodeURIComponent(version)}`;
+  const head = await client.send({ method: 'HEAD', path: url });
+  if (head.status === 404) throw new CliError(`${what}: it is not published (spore-registry ls lists what is)`);
+  if (head.status !== 200) throw new CliError(`${what}: the registry answered ${head.status}`);
+  let expected = representation(what, head.headers);
 
-  const part = `${output}.part`;
-  let have = await sizeOf(part);
-  if (have > size) {
-    await fs.rm(part);
-    have = 0;
-  }
-  let resumed = false;
-  if (have < size) {
-    const headers: Record<string, string> = have > 0 ? { Range: `bytes=${have}-`, 'If-Range': etag } : {};
-    const res = await client.open({ method: 'GET', path, headers });
-    if (res.statusCode !== 200 && res.statusCode !== 206) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of res) chunks.push(chunk as Buffer);
-      throw failure(`pull ${name} ${version}`, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
+  const file = new PartialFile(output);
+  const earlier = await file.resumable();
+  const same = earlier !== undefined && earlier.etag === expected.etag;
+  let resumedAt = 0;
+  if (!(same && earlier.size === expected.size)) {
+    const from = same && earlier.size < expected.size ? earlier.size : 0;
+    const res = await client.open({ method: 'GET', path: url, headers: from > 0 ? { Range: `bytes=${from}-`, 'If-Range': earlier?.etag ?? '' } : {} });
+    if (res.statusCode === 206 && from > 0 && res.headers['content-range']?.startsWith(`bytes ${from}-`)) {
+      resumedAt = from;
+    } else if (res.statusCode === 200) {
+      expected = representation(what, res.headers); // it may have changed since the HEAD
+    } else {
+      const body = await client.readAll(res);
+      throw failure(what, { status: res.statusCode ?? 0, headers: res.headers, body });
     }
-    resumed = res.statusCode === 206;
-    if (!resumed) have = 0;
-    const bar = progressBar('download', size);
-    let done = have;
-    res.on('data', (chunk: Buffer) => bar.update((done += chunk.length)));
+    const bar = progressBar('download', expected.size);
+    const opened = resumedAt > 0 ? file.append() : file.start(expected.etag);
+    let received: { written: number; whole: boolean };
     try {
-      await pipeline(res, createWriteStream(part, { flags: resumed ? 'a' : 'w' }));
+      received = await receiveBody(res, opened, (written) => bar.update(resumedAt + written));
     } finally {
       bar.stop();
+      await (await opened.catch(() => undefined))?.close();
+    }
+    if (!received.whole) {
+      const have = resumedAt + received.written;
+      throw new CliError(`${what}: the connection broke after ${have} of ${expected.size} bytes; run pull again to resume from there`);
     }
   }
-  const got = await hashFile(part);
-  if (got.digest !== digest) {
-    await fs.rm(part, { force: true });
-    throw new CliError(`pull ${name} ${version}: the file hashes to ${got.digest}, not ${digest}; it was removed, run pull again`);
+  const got = await hashFile(file.part);
+  if (got.digest !== expected.digest) {
+    await file.remove();
+    throw new CliError(`${what}: the file hashes to ${got.digest}, not ${expected.digest}; it was removed, run pull again`);
   }
-  await fs.rename(part, output);
-  print(`pulled ${name} ${version} to ${output}: ${size} bytes, ${digest} verified${resumed ? `, resumed at byte ${have}` : ''}`);
+  await file.finish();
+  print(`pulled ${name} ${version} to ${output}: ${expected.size} bytes, ${expected.digest} verified${resumedAt > 0 ? `, resumed at byte ${resumedAt}` : ''}`);
 }
 
-async function sizeOf(file: string): Promise<number> {
-  try {
-    return (await fs.stat(file)).size;
-  } catch (error) {
-    if (isErrnoCode(error, 'ENOENT')) return 0;
-    throw error;
-  }
+/** Size, digest and ETag from an answer's headers; the registry's ETag is the quoted digest. */
+function representation(what: string, headers: IncomingHttpHeaders): { size: number; digest: string; etag: string } {
+  const etag = String(headers.etag);
+  const digest = /^"(sha256:[0-9a-f]{64})"$/.exec(etag)?.[1];
+  if (!digest) throw new CliError(`${what}: the registry sent no digest ETag; is --url a SPORE registry?`);
+  return { size: Number(headers['content-length']), digest, etag };
+}
+
+/** Before any request: a download with nowhere to go is a usage problem, said plainly. */
+async function checkFolder(what: string, dir: string): Promise<void> {
+  const stat = await fs.stat(dir).catch(() => undefined);
+  if (!stat?.isDirectory()) throw new CliError(`${what}: the folder ${dir} does not exist; create it or choose another -o`);
 }

@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CliError } from './cli-error.js';
+import { fileProblem } from './file-problem.js';
 import { hashFile } from './hash-file.js';
 import { progressBar } from './progress.js';
 import { failure, type RegistryClient } from './registry-client.js';
@@ -21,12 +21,14 @@ export interface PushOptions {
  * Prints one line: what was published, and whether it took any new space.
  */
 export async function push(client: RegistryClient, file: string, options: PushOptions, print: (line: string) => void): Promise<void> {
+  const what = `push ${options.name} ${options.version}`;
+  let hashed: Awaited<ReturnType<typeof hashFile>>;
   try {
-    await fs.access(file);
-  } catch {
-    throw new CliError(`cannot read ${file}`);
+    hashed = await hashFile(file);
+  } catch (error) {
+    throw new CliError(`${what}: cannot read ${file}: ${fileProblem(error)}`);
   }
-  const { digest, size } = await hashFile(file);
+  const { digest, size } = hashed;
   const metadata = Buffer.from(JSON.stringify({ name: options.name, version: options.version, labels: options.labels, sha256: digest, size }));
   const boundary = `spore${randomBytes(12).toString('hex')}`;
   const metadataPart = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="metadata"\r\nContent-Type: application/json\r\n\r\n`);
@@ -55,10 +57,10 @@ export async function push(client: RegistryClient, file: string, options: PushOp
     }
     how = 'uploaded';
   }
-  if (answer.status !== 201 && answer.status !== 200) throw failure(`push ${options.name} ${options.version}`, answer);
+  if (answer.status !== 201 && answer.status !== 200) throw failure(what, answer);
   const record = JSON.parse(answer.body.toString()) as { name: string; version: string; size: number; sha256: string; deduplicated: boolean };
-  const what = answer.status === 200 ? 'already published' : 'published';
-  print(`${what} ${record.name} ${record.version} ${record.sha256} ${record.size} bytes (${how}${record.deduplicated ? ', no new space' : ''})`);
+  const outcome = answer.status === 200 ? 'already published' : 'published';
+  print(`${outcome} ${record.name} ${record.version} ${record.sha256} ${record.size} bytes (${how}${record.deduplicated ? ', no new space' : ''})`);
 }
 
 function total(parts: Buffer[]): number {

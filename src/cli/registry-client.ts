@@ -1,7 +1,7 @@
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
-import { CliError } from './cli-error.js';
+import { CliError, UsageError } from './cli-error.js';
 
 export interface ClientResponse {
   status: number;
@@ -25,19 +25,28 @@ export class RegistryClient {
     url: string,
     private readonly token?: string,
   ) {
-    try {
-      this.base = new URL(url.endsWith('/') ? url : `${url}/`);
-    } catch {
-      throw new CliError(`--url must be an http(s) URL such as http://localhost:3002, not ${JSON.stringify(url)}`);
+    const base = URL.canParse(url) ? new URL(url.endsWith('/') ? url : `${url}/`) : undefined;
+    if (base?.protocol !== 'http:' && base?.protocol !== 'https:') {
+      throw new UsageError(`--url and SPORE_URL take the registry's http(s) URL, such as http://localhost:3002, not ${JSON.stringify(url)}`);
     }
+    this.base = base;
   }
 
   /** Sends a request and reads the whole answer. */
   async send(request: StreamingRequest): Promise<ClientResponse> {
     const res = await this.open(request);
+    return { status: res.statusCode ?? 0, headers: res.headers, body: await this.readAll(res) };
+  }
+
+  /** The rest of an answer's body; a connection that breaks meanwhile is a one-line failure. */
+  async readAll(res: http.IncomingMessage): Promise<Buffer> {
     const chunks: Buffer[] = [];
-    for await (const chunk of res) chunks.push(chunk as Buffer);
-    return { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) };
+    try {
+      for await (const chunk of res) chunks.push(chunk as Buffer);
+    } catch {
+      throw new CliError(`the connection to the registry at ${this.base.origin} broke during the answer; try again`);
+    }
+    return Buffer.concat(chunks);
   }
 
   /** Sends a request and gives the answer as a stream (for downloads). */

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, type Environment } from '../config/config.js';
+import { ConfigError, loadConfig, type Config, type Environment } from '../config/config.js';
 import { isErrnoCode, isRegistryError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { startServer } from '../server.js';
@@ -37,16 +37,25 @@ export async function serve(options: ServeOptions, environment: Environment): Pr
   const reload = () => void server?.reloadTokens();
   process.on('SIGHUP', reload);
   const log = createLogger();
+  let config: Config | undefined;
   try {
-    server = await startServer(loadConfig(env), log);
+    config = loadConfig(env);
+    server = await startServer(config, log);
   } catch (error) {
     process.off('SIGHUP', reload);
-    if (error instanceof ConfigError || isRegistryError(error) || isErrnoCode(error, 'EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL')) {
-      throw new CliError(error.message);
-    }
+    if (error instanceof ConfigError || isRegistryError(error)) throw new CliError(error.message);
+    if (isErrnoCode(error, 'EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL')) throw new CliError(listenProblem(error, config));
     throw error;
   }
   log.info({ signal: await stopSignal }, 'shutting down');
   process.off('SIGHUP', reload);
   await server.close();
+}
+
+/** Why the server could not listen, and what to change. */
+function listenProblem(error: NodeJS.ErrnoException, config: Config | undefined): string {
+  const where = config ? `port ${config.port} on ${config.host}` : 'the port';
+  if (error.code === 'EADDRINUSE') return `${where} is in use (another registry, or another program); stop it, or choose another port with --port or PORT`;
+  if (error.code === 'EACCES') return `${where} needs privileges this user lacks (ports below 1024 do); choose another with --port or PORT`;
+  return `${config?.host ?? 'the host'} is not an address of this machine; choose another with --host or HOST`;
 }

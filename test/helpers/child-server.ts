@@ -15,8 +15,20 @@ export interface ChildServer {
 }
 
 /** The built executable, as `npm start` runs it, on a free loopback port; killed when the test ends. */
-export async function spawnServer(t: ExecutionContext, cwd: string, env: Record<string, string> = {}, args: string[] = []): Promise<ChildServer> {
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], {
+export function spawnServer(t: ExecutionContext, cwd: string, env: Record<string, string> = {}, args: string[] = []): Promise<ChildServer> {
+  return spawnListening(t, cwd, process.execPath, [BIN, 'serve', ...args], env);
+}
+
+/**
+ * A command line that starts a server, run by the shell as written (a README line), on a free
+ * loopback port unless the line names one; killed when the test ends.
+ */
+export function spawnShellServer(t: ExecutionContext, cwd: string, line: string, env: Record<string, string> = {}): Promise<ChildServer> {
+  return spawnListening(t, cwd, 'sh', ['-c', `exec ${line}`], env);
+}
+
+async function spawnListening(t: ExecutionContext, cwd: string, command: string, args: string[], env: Record<string, string>): Promise<ChildServer> {
+  const child = spawn(command, args, {
     cwd,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

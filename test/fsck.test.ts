@@ -59,7 +59,10 @@ test('fsck: a copy of the index and the blobs alone passes; missing version link
   await registry.close();
   const copy = await tempDir(t);
   await fs.cp(path.join(registry.dataDir, '.blobs'), path.join(copy, 'registry', '.blobs'), { recursive: true });
-  await fs.copyFile(registry.dbFile, path.join(copy, 'registry.db'));
+  // The index is the snapshot and its journal segments.
+  for (const name of await fs.readdir(path.dirname(registry.dbFile))) {
+    if (name === 'registry.db' || name.startsWith('registry.db.journal.')) await fs.copyFile(path.join(path.dirname(registry.dbFile), name), path.join(copy, name));
+  }
   const before = await listTree(copy);
 
   const result = await cli(['fsck', '--dir', 'registry', '--db', 'registry.db'], { cwd: copy });

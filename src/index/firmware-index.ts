@@ -6,14 +6,14 @@ import { RegistryError } from '../errors.js';
 import type { FirmwareRecord } from '../firmware/firmware-record.js';
 import type { Labels } from '../firmware/labels.js';
 import type { Logger } from '../log.js';
-import { applyChange, lastApplied } from './apply-change.js';
+import { BackgroundSnapshots } from './background-snapshot.js';
+import { ChangeCommitter } from './change-committer.js';
+import { reserveRoom } from './database-room.js';
 import type { IndexChange } from './index-change.js';
 import { loadIndexReadOnly, loadOwnedIndex } from './index-file.js';
 import { JournalAppender } from './journal-appender.js';
-import { encodeEntries } from './journal-codec.js';
 import { listSegments } from './journal-files.js';
 import { acquireLock } from './lock-file.js';
-import { compact, type CompactionResult } from './snapshot-compactor.js';
 import { writeSnapshot } from './snapshot-file.js';
 
 export type { FirmwareRecord } from '../firmware/firmware-record.js';
@@ -54,14 +54,6 @@ export interface OpenReport {
 
 const COLUMNS = 'name, version, size, digest, labels, created_at';
 const DEFAULT_SNAPSHOT_AFTER_BYTES = 16 * 1024 * 1024;
-/** Free room kept in the in-memory database: a quarter of its size, and at least this. */
-const ROOM_MIN_BYTES = 1024 * 1024;
-
-interface Pending {
-  change: IndexChange;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
 
 /**
  * The index of published firmware: rows in an in-memory SQLite database (sql.js), made
@@ -70,43 +62,34 @@ interface Pending {
  *
  * Nothing acts on a change until it is durable: `insert`, `relabel` and `remove` append the
  * change to the journal and fsync it (concurrent changes share one append and one fsync),
- * and only then apply it to the database that readers query. So a reader, gc or a download
- * never sees a change that a crash or a failed write could take back, and a failed write
- * leaves nothing to undo.
+ * and only then apply it to the database that readers query (see ChangeCommitter). So a
+ * reader, gc or a download never sees a change that a crash or a failed write could take
+ * back, and a failed write leaves nothing to undo.
  */
 export class FirmwareIndex {
-  readonly #journal: JournalAppender;
-  readonly #log: Logger | undefined;
-  readonly #snapshotAfterBytes: number;
-  #seq: number;
+  readonly #committer: ChangeCommitter;
+  readonly #snapshots: BackgroundSnapshots;
   /** Versions in the index, kept as changes apply: a count(*) at a million rows costs 30 ms. */
   #versions: number;
-  #pending: Pending[] = [];
-  #draining: Promise<void> | undefined;
-  #compaction: { promise: Promise<void>; abort: AbortController } | undefined;
   #closed = false;
-  /** Told how long each journal append took, in seconds (metrics). */
-  #onAppend: (seconds: number) => void = () => {};
-  /** Awaited before a background snapshot folds closed segments in (see `beforeSnapshot`). */
-  #beforeSnapshot: () => Promise<void> = async () => {};
-  /** Journal appends since open: with group commit, fewer than changes. */
-  appends = 0;
-  /** Background snapshots written since open. */
-  snapshots = 0;
 
   private constructor(
     private readonly db: Database,
     readonly file: string,
-    journal: JournalAppender,
+    private readonly journal: JournalAppender,
     private readonly releaseLock: () => Promise<void>,
     readonly opened: OpenReport,
     options: IndexOptions,
   ) {
-    this.#journal = journal;
-    this.#seq = lastApplied(db);
     this.#versions = Number(db.exec('SELECT count(*) FROM firmware')[0]?.values[0]?.[0] ?? 0);
-    this.#log = options.log;
-    this.#snapshotAfterBytes = options.snapshotAfterBytes ?? DEFAULT_SNAPSHOT_AFTER_BYTES;
+    this.#snapshots = new BackgroundSnapshots(file, options.log);
+    this.#committer = new ChangeCommitter(db, journal, this.#snapshots, {
+      snapshotAfterBytes: options.snapshotAfterBytes ?? DEFAULT_SNAPSHOT_AFTER_BYTES,
+      log: options.log,
+      onApplied: (change) => {
+        if (change.op !== 'relabel') this.#versions += change.op === 'insert' ? 1 : -1;
+      },
+    });
   }
 
   /**
@@ -120,22 +103,26 @@ export class FirmwareIndex {
     const release = await acquireLock(absolute);
     try {
       const { db, unsaved, replay } = await loadOwnedIndex(absolute);
-      const { torn } = replay;
+      const { torn, segments } = replay;
       if (torn) options.log?.warn({ file: torn.file, offset: torn.offset, reason: torn.reason }, 'dropped a torn last journal record (a crash during an append); it was never acknowledged');
-      let last = replay.segments.at(-1);
       let size = replay.lastSegmentBytes;
+      let segment = segments.at(-1)?.number ?? 1;
       if (unsaved) {
         // The journal continues a snapshot: write the first one (or the migrated one) now.
         await writeSnapshot(absolute, db.export());
-        for (const segment of replay.segments) await fs.rm(segment.file, { force: true });
-        last = undefined;
+        for (const { file: replayed } of segments) await fs.rm(replayed, { force: true });
         size = 0;
+        segment = (segments.at(-1)?.number ?? 0) + 1;
       }
-      const journal = await JournalAppender.open(absolute, last ? last.number : (replay.segments.at(-1)?.number ?? 0) + 1, size);
+      const journal = await JournalAppender.open(absolute, segment, size);
       const opened: OpenReport = { replayed: replay.applied, touched: replay.touched, fresh: unsaved };
       const index = new FirmwareIndex(db, absolute, journal, release, opened, options);
-      index.#reserveRoom();
-      if (replay.segments.length > 1 || size > index.#snapshotAfterBytes) index.#startSnapshot();
+      reserveRoom(db, options.log);
+      // Segments a crash kept from being folded in, or a long one: fold them in now.
+      if (segments.length > 1 || size > (options.snapshotAfterBytes ?? DEFAULT_SNAPSHOT_AFTER_BYTES)) {
+        await journal.rotate();
+        index.#snapshots.start(journal.segment - 1);
+      }
       return index;
     } catch (error) {
       await release();
@@ -159,7 +146,7 @@ export class FirmwareIndex {
 
   /** Tells `listener` how long each journal append takes, in seconds. */
   observePersist(listener: (seconds: number) => void): void {
-    this.#onAppend = listener;
+    this.#committer.onAppend = listener;
   }
 
   /**
@@ -168,7 +155,27 @@ export class FirmwareIndex {
    * journalled changes only, so a change may leave the journal once its link is made.
    */
   beforeSnapshot(settled: () => Promise<void>): void {
-    this.#beforeSnapshot = settled;
+    this.#snapshots.settled = settled;
+  }
+
+  /** Journal appends since open: with group commit, fewer than changes. */
+  get appends(): number {
+    return this.#committer.appends;
+  }
+
+  /** Background snapshots written since open. */
+  get snapshots(): number {
+    return this.#snapshots.written;
+  }
+
+  /** Resolves when no background snapshot is running (tests). */
+  snapshotIdle(): Promise<void> {
+    return this.#snapshots.idle();
+  }
+
+  /** How many journal segments are on disk now. */
+  async segmentCount(): Promise<number> {
+    return (await listSegments(this.file)).length;
   }
 
   /** Adds a version; durable and visible when it resolves. VERSION_EXISTS if it is there. */
@@ -188,135 +195,7 @@ export class FirmwareIndex {
 
   #submit(change: IndexChange): Promise<void> {
     if (this.#closed) return Promise.reject(new RegistryError('UNAVAILABLE', 'the index is closed'));
-    return new Promise<void>((resolve, reject) => {
-      this.#pending.push({ change, resolve, reject });
-      this.#kick();
-    });
-  }
-
-  #kick(): void {
-    if (this.#draining) return;
-    this.#draining = this.#drain().finally(() => {
-      this.#draining = undefined;
-      if (this.#pending.length > 0) this.#kick();
-    });
-  }
-
-  /**
-   * Group commit. Changes that arrive while one append is in flight share the next:
-   *   1. each change is tried on the database inside a savepoint that is rolled back at once
-   *      (synchronously: no reader sees it), and refused alone if it does not fit;
-   *   2. the rest are appended to the journal with one fdatasync; if that fails, all of them
-   *      are refused and the journal is cut back (see JournalAppender);
-   *   3. now durable, they are applied, and their callers answered.
-   */
-  async #drain(): Promise<void> {
-    while (this.#pending.length > 0) {
-      const batch = this.#pending.splice(0);
-      const accepted = this.#fitting(batch);
-      if (accepted.length === 0) continue;
-      const first = this.#seq + 1;
-      const entries = accepted.map(({ change }, i) => ({ seq: first + i, change }));
-      const started = performance.now();
-      try {
-        await this.#journal.append(encodeEntries(entries));
-      } catch (error) {
-        for (const { reject } of accepted) reject(error);
-        continue;
-      }
-      this.appends++;
-      this.#onAppend((performance.now() - started) / 1000);
-      for (const { seq, change } of entries) {
-        applyChange(this.db, seq, change);
-        if (change.op !== 'relabel') this.#versions += change.op === 'insert' ? 1 : -1;
-      }
-      this.#seq = first + entries.length - 1;
-      for (const { resolve } of accepted) resolve();
-      this.#reserveRoom();
-      if (this.#journal.size > this.#snapshotAfterBytes && !this.#compaction) {
-        try {
-          await this.#journal.rotate();
-          this.#startSnapshot();
-        } catch (error) {
-          this.#log?.error({ err: error }, 'could not start a new journal segment; the current one grows');
-        }
-      }
-    }
-  }
-
-  /**
-   * Keeps free pages in the database for the rows to come. sql.js keeps the database as one
-   * array in memory, and when the file must grow, it copies all of it into an array an
-   * eighth larger: at a million versions, a copy of 450 MiB that stalls every request for up
-   * to a second, after every few thousand publishes. Pages freed by a dropped table stay in
-   * the file and are reused first, so the file grows here, rarely and by a lot (at start-up,
-   * then once per hundreds of thousands of publishes), instead of in small, frequent steps.
-   * Snapshots are written by another process from the journal, so they do not carry the room.
-   */
-  #reserveRoom(): void {
-    const pragma = (name: string) => Number(this.db.exec(`PRAGMA ${name}`)[0]?.values[0]?.[0] ?? 0);
-    const pageSize = pragma('page_size');
-    const wanted = Math.max(ROOM_MIN_BYTES, (pragma('page_count') * pageSize) / 4);
-    if (pragma('freelist_count') * pageSize >= wanted / 4) return;
-    const started = performance.now();
-    this.db.exec('SAVEPOINT room');
-    this.db.exec('CREATE TABLE _room (fill BLOB)');
-    // In blobs of 1 MiB: one large blob would be built whole in WebAssembly memory, which never shrinks.
-    this.db.run('WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) INSERT INTO _room SELECT zeroblob(1048576) FROM n', [Math.ceil(wanted / 1048576)]);
-    this.db.exec('DROP TABLE _room');
-    this.db.exec('RELEASE room');
-    this.#log?.info({ bytes: Math.round(wanted), ms: Math.round(performance.now() - started) }, 'index made room for the rows to come');
-  }
-
-  #fitting(batch: Pending[]): Pending[] {
-    const accepted: Pending[] = [];
-    this.db.exec('SAVEPOINT trial');
-    try {
-      for (const pending of batch) {
-        try {
-          applyChange(this.db, this.#seq + accepted.length + 1, pending.change);
-          accepted.push(pending);
-        } catch (error) {
-          pending.reject(refusal(pending.change, error));
-        }
-      }
-    } finally {
-      this.db.exec('ROLLBACK TO trial');
-      this.db.exec('RELEASE trial');
-    }
-    return accepted;
-  }
-
-  /** Folds every closed journal segment into a new snapshot, in the background. */
-  #startSnapshot(): void {
-    const through = this.#journal.segment - 1;
-    if (through < 1 || this.#compaction) return;
-    const abort = new AbortController();
-    const promise = (async () => {
-      try {
-        await this.#beforeSnapshot();
-        if (abort.signal.aborted) return;
-        const result: CompactionResult = await compact(this.file, through, abort.signal);
-        this.snapshots++;
-        this.#log?.info({ ...result }, 'index snapshot written; journal segments folded in');
-      } catch (error) {
-        if (abort.signal.aborted) return;
-        this.#log?.error({ err: error }, 'index snapshot failed; the journal keeps every change, and the next snapshot tries again');
-      } finally {
-        this.#compaction = undefined;
-      }
-    })();
-    this.#compaction = { promise, abort };
-  }
-
-  /** Resolves when no background snapshot is running (tests, shutdown). */
-  async snapshotIdle(): Promise<void> {
-    await this.#compaction?.promise;
-  }
-
-  /** How many journal segments are on disk now. */
-  async segmentCount(): Promise<number> {
-    return (await listSegments(this.file)).length;
+    return this.#committer.submit(change);
   }
 
   find(name: string, version: string): FirmwareRecord | undefined {
@@ -393,12 +272,9 @@ export class FirmwareIndex {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    while (this.#draining) await this.#draining;
-    if (this.#compaction) {
-      this.#compaction.abort.abort();
-      await this.#compaction.promise;
-    }
-    await this.#journal.close();
+    await this.#committer.idle();
+    await this.#snapshots.stop();
+    await this.journal.close();
     this.db.close();
     await this.releaseLock();
   }
@@ -406,15 +282,6 @@ export class FirmwareIndex {
   #select(sql: string, params: SqlValue[]): FirmwareRecord[] {
     return selectRecords(this.db, sql, params);
   }
-}
-
-/** A change that does not fit the index, as the error its caller should see. */
-function refusal(change: IndexChange, error: unknown): unknown {
-  if (change.op === 'insert' && /UNIQUE/.test(String((error as Error).message))) {
-    const { name, version } = change.record;
-    return new RegistryError('VERSION_EXISTS', `${name} ${version} is already in the index`, { name, version });
-  }
-  return error;
 }
 
 function selectRecords(db: Database, sql: string, params: SqlValue[]): FirmwareRecord[] {

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fsyncDir } from '../cas/fsync-dir.js';
-import { RegistryError } from '../errors.js';
+import { isErrnoCode, RegistryError } from '../errors.js';
 import { segmentFile } from './journal-files.js';
 
 /**
@@ -34,7 +34,7 @@ export class JournalAppender {
 
   /** Continues segment `number` after its first `size` bytes, creating it when absent. */
   static async open(dbFile: string, number: number, size: number): Promise<JournalAppender> {
-    const handle = await openSegment(dbFile, number);
+    const handle = await openSegment(dbFile, number, false);
     return new JournalAppender(dbFile, handle, number, size);
   }
 
@@ -66,7 +66,7 @@ export class JournalAppender {
   /** Closes the current segment (every record in it is synced) and starts the next one. */
   async rotate(): Promise<number> {
     if (this.#dirty) await this.#undo();
-    const next = await openSegment(this.dbFile, this.#number + 1);
+    const next = await openSegment(this.dbFile, this.#number + 1, true);
     const closed = this.#number;
     await this.#handle.close();
     this.#handle = next;
@@ -90,16 +90,23 @@ export class JournalAppender {
   }
 }
 
-async function openSegment(dbFile: string, number: number): Promise<fs.FileHandle> {
+/**
+ * Opens segment `number` to continue it, or (`fresh`) as a new, empty segment: a file left
+ * under that name (a segment whose removal a power cut undid) holds only changes a snapshot
+ * already has, and must not show through behind new records.
+ */
+async function openSegment(dbFile: string, number: number, fresh: boolean): Promise<fs.FileHandle> {
   const file = segmentFile(dbFile, number);
-  let handle: fs.FileHandle;
-  try {
-    handle = await fs.open(file, 'r+');
-  } catch {
-    handle = await fs.open(file, 'wx+', 0o644);
-    // The new name must survive a power cut before records in it are acknowledged.
-    await fsyncDir(path.dirname(file));
+  if (!fresh) {
+    try {
+      return await fs.open(file, 'r+');
+    } catch (error) {
+      if (!isErrnoCode(error, 'ENOENT')) throw error;
+    }
   }
+  const handle = await fs.open(file, 'w+', 0o644);
+  // The new name must survive a power cut before records in it are acknowledged.
+  await fsyncDir(path.dirname(file));
   return handle;
 }
 

@@ -133,7 +133,7 @@ export class Registry {
       this.#changes++;
 
       await this.#viewWork(this.#link(record)).catch((error: unknown) => {
-        log.error({ err: error, name, version }, 'published, but the version link could not be made; run fsck --repair-tree or serve --repair-tree');
+        log.error({ err: error, name, version }, 'published, but the version link could not be made; a start with REPAIR_TREE=all re-makes it');
       });
       return { record, created: true, deduplicated };
     });

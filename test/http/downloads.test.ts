@@ -158,6 +158,21 @@ both('several ranges are multipart/byteranges, byte for byte, with an exact leng
   }
 });
 
+both('several ranges of which one is satisfiable (or all merge into one) are a plain 206 (RFC 9110 §14.6)', async (t, get, p) => {
+  for (const [range, start, end] of [
+    ['bytes=0-1,20000-', 0, 1],
+    ['bytes=0-0,0-0', 0, 0],
+    ['bytes=300-399,0-99,50-350', 0, 399],
+  ] as const) {
+    const answer = await get({ Range: range });
+    t.is(answer.status, 206, range);
+    t.is(answer.headers['content-type'], 'application/octet-stream', range);
+    t.is(answer.headers['content-range'], `bytes ${start}-${end}/${SIZE}`, range);
+    t.is(answer.headers['content-length'], String(end - start + 1), range);
+    t.true(answer.body.equals(p.bytes.subarray(start, end + 1)), range);
+  }
+});
+
 both('150 ranges in one request (SWUpdate) come back as 150 parts', async (t, get, p) => {
   const specs = Array.from({ length: 150 }, (_, i) => `${i * 60}-${i * 60 + 9}`);
   const answer = await get({ Range: `bytes=${specs.join(',')}` });

@@ -223,3 +223,27 @@ test('CORS: off by default; on for the configured origins, with what a browser n
   const error = await open.get('/firmware/base/9.9.9', { Origin: 'https://ui.example.com' });
   t.is(error.headers['access-control-allow-origin'], 'https://ui.example.com', 'errors are readable too');
 });
+
+test('CORS: every download answer says Vary: Origin, with or without an Origin, 200, 206, 304 and errors', async (t) => {
+  const registry = await startRegistry(t, { CORS_ORIGINS: 'https://ui.example.com' });
+  const bytes = firmwareBytes(1000);
+  await registry.publish({ name: 'base', version: '1.0.0' }, bytes);
+  const etag = `"${sha256(bytes)}"`;
+  for (const url of ['/firmware/base/1.0.0', `/blobs/sha256/${sha256(bytes).slice(7)}`]) {
+    for (const origin of [{}, { Origin: 'https://ui.example.com' }, { Origin: 'https://evil.example.com' }] as Record<string, string>[]) {
+      for (const [headers, method, status] of [
+        [{}, 'GET', 200],
+        [{}, 'HEAD', 200],
+        [{ Range: 'bytes=0-9' }, 'GET', 206],
+        [{ 'If-None-Match': etag }, 'GET', 304],
+        [{ Range: 'bytes=5000-' }, 'GET', 416],
+      ] as [Record<string, string>, string, number][]) {
+        const answer = await request(`${registry.url}${url}`, { method, headers: { ...origin, ...headers } });
+        const what = `${method} ${url} ${JSON.stringify({ ...origin, ...headers })}`;
+        t.is(answer.status, status, what);
+        t.regex(String(answer.headers.vary), /\bOrigin\b/, what);
+      }
+    }
+  }
+  t.is((await registry.get('/firmware/base/1.0.0')).headers.vary, 'Origin', 'once, not repeated');
+});

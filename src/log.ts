@@ -17,7 +17,7 @@ export interface RequestLogEntry {
   route: string;
   path: string;
   status: number;
-  /** Content-Length sent; absent when the client went away before the end. */
+  /** Body bytes sent (a HEAD sends none); absent when the client went away before the end. */
   bytes?: number;
   ms: number;
   /** The error code of an error answer. */

@@ -29,9 +29,10 @@ export function observeRequest(observer: Observer, req: IncomingMessage, res: Se
     const url = req.url ?? '';
     const query = url.indexOf('?');
     const seconds = (performance.now() - started) / 1000;
-    const bytes = res.writableEnded ? Number(res.getHeader('Content-Length') ?? 0) : undefined;
-    const { route, code } = outcome();
     const method = req.method ?? '';
+    // A HEAD answer states the Content-Length of the GET it stands for, and sends no body.
+    const bytes = res.writableEnded ? (method === 'HEAD' ? 0 : Number(res.getHeader('Content-Length') ?? 0)) : undefined;
+    const { route, code } = outcome();
     observer.log.request({
       method,
       route,

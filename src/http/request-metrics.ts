@@ -29,7 +29,7 @@ interface Durations {
  *
  *   spore_http_requests_total{method,route,status}           counter (206 and 304 included)
  *   spore_http_request_duration_seconds{method,route}        histogram
- *   spore_http_response_bytes_total{route}                   counter (Content-Length of finished answers)
+ *   spore_http_response_bytes_total{route}                   counter (body bytes of finished answers)
  */
 export class RequestMetrics {
   readonly #requests = new Map<string, Requests>();
@@ -91,7 +91,7 @@ export class RequestMetrics {
       lines.push(`spore_http_request_duration_seconds_sum{${set}} ${sum}`);
       lines.push(`spore_http_request_duration_seconds_count{${set}} ${count}`);
     }
-    lines.push('# HELP spore_http_response_bytes_total Body bytes sent (Content-Length of finished answers), by route', '# TYPE spore_http_response_bytes_total counter');
+    lines.push('# HELP spore_http_response_bytes_total Body bytes sent (Content-Length of finished answers; none for HEAD), by route', '# TYPE spore_http_response_bytes_total counter');
     for (const { labels: set, total } of this.#bytes.values()) lines.push(`spore_http_response_bytes_total{${set}} ${total}`);
     return `${lines.join('\n')}\n`;
   }

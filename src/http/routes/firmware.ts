@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { Middleware } from 'koa';
 import type { BlobStore } from '../../cas/blob-store.js';
-import { RegistryError } from '../../errors.js';
+import { isRegistryError, RegistryError } from '../../errors.js';
 import type { Registry } from '../../registry/registry.js';
 import { receiveUpload, type Upload } from '../receive-upload.js';
 import type { Metrics } from '../metrics.js';
@@ -39,7 +39,9 @@ export function firmwareRoutes(router: Router, deps: FirmwareRouteDeps): void {
     try {
       await next();
     } catch (error) {
-      metrics.uploads.inc({ result: 'rejected' });
+      // A publish by digest the store cannot serve is how clients ask "do you have these
+      // bytes?" before sending them (`push` does it for every new build): not a rejection.
+      metrics.uploads.inc({ result: isRegistryError(error, 'BLOB_UNKNOWN') ? 'probe_miss' : 'rejected' });
       throw error;
     }
   };

@@ -54,6 +54,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       tokens,
       maxUploadBytes: config.maxUploadBytes,
       maxConcurrentUploads: config.maxConcurrentUploads,
+      minimumUploadRate: { bytesPerSecond: config.minUploadRate, windowMs: config.uploadRateWindowMs },
       publicUrl: config.publicUrl,
       trustProxy: config.trustProxy,
       corsOrigins: config.corsOrigins,

@@ -21,6 +21,10 @@ export interface Config {
   idleTimeoutMs: number;
   /** A request's headers must arrive within this (slowloris). */
   headersTimeoutMs: number;
+  /** An upload body slower than this many bytes a second over a whole window is cut off; 0: never. */
+  minUploadRate: number;
+  /** The window over which the upload rate is measured. */
+  uploadRateWindowMs: number;
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -42,6 +46,8 @@ export const DEFAULTS = {
   MAX_CONCURRENT_UPLOADS: '16',
   IDLE_TIMEOUT_SECONDS: '60',
   HEADERS_TIMEOUT_SECONDS: '20',
+  MIN_UPLOAD_RATE: '64K',
+  MIN_UPLOAD_RATE_WINDOW_SECONDS: '30',
   TRUST_PROXY: 'false',
 } as const;
 
@@ -67,6 +73,8 @@ export function loadConfig(env: Environment): Config {
   const maxConcurrentUploads = check('MAX_CONCURRENT_UPLOADS', wholeNumber(read('MAX_CONCURRENT_UPLOADS'), 1, 10_000), 'a whole number from 1 to 10000');
   const idleTimeoutMs = check('IDLE_TIMEOUT_SECONDS', milliseconds(read('IDLE_TIMEOUT_SECONDS')), 'a number of seconds from 0.001 to 86400');
   const headersTimeoutMs = check('HEADERS_TIMEOUT_SECONDS', milliseconds(read('HEADERS_TIMEOUT_SECONDS')), 'a number of seconds from 0.001 to 86400');
+  const minUploadRate = check('MIN_UPLOAD_RATE', read('MIN_UPLOAD_RATE') === '0' ? 0 : parseBytes(read('MIN_UPLOAD_RATE')), 'bytes per second, optionally with K, M or G (binary units), or 0 for no minimum');
+  const uploadRateWindowMs = check('MIN_UPLOAD_RATE_WINDOW_SECONDS', milliseconds(read('MIN_UPLOAD_RATE_WINDOW_SECONDS')), 'a number of seconds from 0.001 to 86400');
   const trustProxy = check('TRUST_PROXY', { true: true, false: false }[read('TRUST_PROXY')], '"true" or "false"');
 
   let publicUrl: string | undefined;
@@ -97,6 +105,8 @@ export function loadConfig(env: Environment): Config {
     maxConcurrentUploads: maxConcurrentUploads ?? 1,
     idleTimeoutMs: idleTimeoutMs ?? 0,
     headersTimeoutMs: headersTimeoutMs ?? 0,
+    minUploadRate: minUploadRate ?? 0,
+    uploadRateWindowMs: uploadRateWindowMs ?? 0,
   };
 }
 

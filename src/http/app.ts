@@ -17,6 +17,7 @@ import { healthRoutes } from './routes/health.js';
 import { lifecycleRoutes } from './routes/lifecycle.js';
 import { operatingRoutes } from './routes/operating.js';
 import { updateRoutes } from './routes/updates.js';
+import type { MinimumRate } from './upload-rate.js';
 import { requireWriteToken } from './write-auth.js';
 
 export interface AppDeps {
@@ -26,6 +27,8 @@ export interface AppDeps {
   tokens: WriteTokens;
   maxUploadBytes: number;
   maxConcurrentUploads: number;
+  /** MIN_UPLOAD_RATE over MIN_UPLOAD_RATE_WINDOW_SECONDS: slower uploads are cut off. */
+  minimumUploadRate: MinimumRate;
   /** PUBLIC_URL: makes the URLs the registry returns absolute. */
   publicUrl: string | undefined;
   trustProxy: boolean;

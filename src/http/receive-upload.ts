@@ -6,6 +6,7 @@ import { isRegistryError, RegistryError, TooLargeError } from '../errors.js';
 import { parseMetadata, type Metadata } from '../firmware/metadata.js';
 import { BlobStorageEngine, type StagedFile } from './blob-storage-engine.js';
 import { whenTooLarge } from './upload-cut-off.js';
+import { whenTooSlow, type MinimumRate } from './upload-rate.js';
 
 export interface Upload {
   metadata: Metadata;
@@ -22,9 +23,10 @@ const FRAMING_ALLOWANCE = METADATA_LIMIT + 16 * 1024;
  * a `firmware` file part, in either order. The file streams into the blob store as it arrives.
  * Leaves `ctx.state.upload`; whatever fails, no staged bytes outlive the request.
  */
-export function receiveUpload(store: BlobStore, maxUploadBytes: number): Middleware {
+export function receiveUpload(store: BlobStore, maxUploadBytes: number, minimumRate: MinimumRate): Middleware {
+  const storage = new BlobStorageEngine(store, maxUploadBytes);
   const parse = koaMulter({
-    storage: new BlobStorageEngine(store, maxUploadBytes),
+    storage,
     // Larger than busboy's defaults (16 KiB-64 KiB): parsing, hashing and writing overlap
     // better; 256 MiB uploads went from 0.86 s to 0.68 s here. Some 3 MiB per upload.
     highWaterMark: 1024 * 1024,
@@ -49,10 +51,18 @@ export function receiveUpload(store: BlobStore, maxUploadBytes: number): Middlew
     // Whatever happens after a cut-off is cleanup (multer removes what it stored); not an error.
     parsed.catch(() => {});
     try {
-      await Promise.race([parsed, whenTooLarge(ctx.req, maxUploadBytes + FRAMING_ALLOWANCE, maxUploadBytes)]);
+      await Promise.race([parsed, whenTooLarge(ctx.req, maxUploadBytes + FRAMING_ALLOWANCE, maxUploadBytes), whenTooSlow(ctx.req, minimumRate)]);
     } catch (error) {
-      throw translateParseError(error, maxUploadBytes);
+      const refusal = translateParseError(error, maxUploadBytes);
+      // A cut-off won the race while the parser still waits for the body: stop it.
+      storage.abandon(ctx.req, refusal instanceof Error ? refusal : new Error(String(refusal)));
+      throw refusal;
     }
+    // The whole body is in. Until the answer, the time is the registry's own (fsync, index
+    // write), not the client's idleness: a publish of 32 MiB that took longer to fsync than
+    // IDLE_TIMEOUT_SECONDS was cut off with no answer. Node sets the connection's timeout
+    // again after the answer (keep-alive) and for its next request.
+    ctx.req.socket.setTimeout(0);
     // Where @koa/multer leaves the parsed parts.
     const { body, files } = ctx.request as typeof ctx.request & { body?: unknown; files?: Record<string, StagedFile[]> };
     const staged = files?.firmware?.[0]?.staged;

@@ -7,6 +7,7 @@ import { receiveUpload, type Upload } from '../receive-upload.js';
 import type { Metrics } from '../metrics.js';
 import { parseVersionQuery } from '../query-params.js';
 import { limitConcurrency } from '../upload-limit.js';
+import type { MinimumRate } from '../upload-rate.js';
 import { publishJson, recordJson } from '../record-json.js';
 
 export interface FirmwareRouteDeps {
@@ -14,6 +15,7 @@ export interface FirmwareRouteDeps {
   store: BlobStore;
   maxUploadBytes: number;
   maxConcurrentUploads: number;
+  minimumUploadRate: MinimumRate;
   requireToken: Middleware;
   metrics: Metrics;
 }
@@ -46,7 +48,8 @@ export function firmwareRoutes(router: Router, deps: FirmwareRouteDeps): void {
     }
   };
 
-  router.post('/firmware', countRejected, deps.requireToken, limitConcurrency(deps.maxConcurrentUploads), receiveUpload(deps.store, deps.maxUploadBytes), publish);
+  const receive = receiveUpload(deps.store, deps.maxUploadBytes, deps.minimumUploadRate);
+  router.post('/firmware', countRejected, deps.requireToken, limitConcurrency(deps.maxConcurrentUploads), receive, publish);
 
   router.get('/firmware', (ctx) => {
     ctx.body = registry.list(parseVersionQuery(ctx.query, { prerelease: true, also: ['name', 'version'] })).map(recordJson);

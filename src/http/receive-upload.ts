@@ -20,8 +20,8 @@ const FRAMING_ALLOWANCE = METADATA_LIMIT + 16 * 1024;
 
 /**
  * Reads a `POST /firmware` body (SPEC §3): multipart/form-data with a `metadata` text part and
- * a `firmware` file part, in either order. The file streams into the blob store as it arrives.
- * Leaves `ctx.state.upload`; whatever fails, no staged bytes outlive the request.
+ * a `firmware` file part, in either order, once `refuseUnreceivable` has passed its headers.
+ * The file streams into the blob store as it arrives. Leaves `ctx.state.upload`; whatever fails, no staged bytes outlive the request.
  */
 export function receiveUpload(store: BlobStore, maxUploadBytes: number, minimumRate: MinimumRate): Middleware {
   const storage = new BlobStorageEngine(store, maxUploadBytes);
@@ -35,18 +35,6 @@ export function receiveUpload(store: BlobStore, maxUploadBytes: number, minimumR
   }).fields([{ name: 'firmware', maxCount: 1 }]);
 
   return async function receive(ctx: Context, next: Next): Promise<void> {
-    if (!ctx.is('multipart/form-data')) {
-      throw new RegistryError(
-        'UNSUPPORTED_MEDIA_TYPE',
-        'POST /firmware takes multipart/form-data with a "metadata" part and a "firmware" part',
-        { contentType: ctx.get('Content-Type') || '(none)' },
-      );
-    }
-    // RFC 9110 §15.5.14: refuse before reading what is announced as too large.
-    if (ctx.request.length !== undefined && ctx.request.length > maxUploadBytes + FRAMING_ALLOWANCE) {
-      throw new TooLargeError(maxUploadBytes, 'the request body');
-    }
-
     const parsed = parse(ctx, async () => {});
     // Whatever happens after a cut-off is cleanup (multer removes what it stored); not an error.
     parsed.catch(() => {});
@@ -77,6 +65,28 @@ export function receiveUpload(store: BlobStore, maxUploadBytes: number, minimumR
     } finally {
       await staged?.discard();
     }
+  };
+}
+
+/**
+ * Refuses, from its headers alone, an upload that could never be received: not multipart
+ * (415), or announced as too large (413, RFC 9110 §15.5.14). Runs before the upload takes a
+ * slot, so such a request is never told to retry (503), and before the body is asked for
+ * (no 100 Continue).
+ */
+export function refuseUnreceivable(maxUploadBytes: number): Middleware {
+  return async function checkUploadHeaders(ctx: Context, next: Next): Promise<void> {
+    if (!ctx.is('multipart/form-data')) {
+      throw new RegistryError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        'POST /firmware takes multipart/form-data with a "metadata" part and a "firmware" part',
+        { contentType: ctx.get('Content-Type') || '(none)' },
+      );
+    }
+    if (ctx.request.length !== undefined && ctx.request.length > maxUploadBytes + FRAMING_ALLOWANCE) {
+      throw new TooLargeError(maxUploadBytes, 'the request body');
+    }
+    return next();
   };
 }
 

@@ -207,6 +207,8 @@ test('hostile: uploads past MAX_CONCURRENT_UPLOADS are 503 with Retry-After, and
   t.is(second.json().error.code, 'UNAVAILABLE');
   t.is(second.headers['retry-after'], '5');
   t.deepEqual(await listTree(path.join(registry.dataDir, '.blobs')), before);
+  const notMultipart = await request(`${registry.url}/firmware`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+  t.is(notMultipart.status, 415, 'refused on its headers, not told to retry');
 
   first.end(slow.body.subarray(1000));
   t.is(await firstAnswer, 201);

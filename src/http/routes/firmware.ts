@@ -3,7 +3,7 @@ import type { Middleware } from 'koa';
 import type { BlobStore } from '../../cas/blob-store.js';
 import { isRegistryError, RegistryError } from '../../errors.js';
 import type { Registry } from '../../registry/registry.js';
-import { receiveUpload, type Upload } from '../receive-upload.js';
+import { receiveUpload, refuseUnreceivable, type Upload } from '../receive-upload.js';
 import type { Metrics } from '../metrics.js';
 import { parseVersionQuery } from '../query-params.js';
 import { limitConcurrency } from '../upload-limit.js';
@@ -49,7 +49,7 @@ export function firmwareRoutes(router: Router, deps: FirmwareRouteDeps): void {
   };
 
   const receive = receiveUpload(deps.store, deps.maxUploadBytes, deps.minimumUploadRate);
-  router.post('/firmware', countRejected, deps.requireToken, limitConcurrency(deps.maxConcurrentUploads), receive, publish);
+  router.post('/firmware', countRejected, deps.requireToken, refuseUnreceivable(deps.maxUploadBytes), limitConcurrency(deps.maxConcurrentUploads), receive, publish);
 
   router.get('/firmware', (ctx) => {
     ctx.body = registry.list(parseVersionQuery(ctx.query, { prerelease: true, also: ['name', 'version'] })).map(recordJson);

@@ -35,9 +35,13 @@ export async function fetchUpload(url: string, upload: ClientUpload): Promise<Cl
   }
 }
 
-/** curl, exactly as the README shows it (`curl -F metadata=… -F firmware=@file`). */
+/**
+ * curl, exactly as the README shows it (`curl -F metadata=… -F firmware=@file`). A header
+ * given as '' is removed (`-H 'Expect:'`: curl then sends a large body without waiting for
+ * 100 Continue).
+ */
 export function curlUpload(url: string, upload: ClientUpload): Promise<ClientOutcome> {
-  const headers = Object.entries(upload.headers ?? {}).flatMap(([name, value]) => ['-H', `${name}: ${value}`]);
+  const headers = Object.entries(upload.headers ?? {}).flatMap(([name, value]) => ['-H', value === '' ? `${name}:` : `${name}: ${value}`]);
   const body = upload.raw
     ? ['-H', 'Content-Type: application/octet-stream', '--data-binary', `@${upload.file}`]
     : ['-F', `metadata=${JSON.stringify(upload.metadata)}`, '-F', `firmware=@${upload.file}`];

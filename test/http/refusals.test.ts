@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
+import { findNginx, startNginxWith } from '../../bench/nginx.js';
 import { spawnServer } from '../helpers/child-server.js';
 import { firmwareBytes } from '../helpers/fixtures.js';
 import { firmwareUpload } from '../helpers/multipart.js';
@@ -92,6 +93,35 @@ for (const [name, client] of [
     t.deepEqual(wrong, [], `${wrong.length} of ${(REFUSALS.length + 1) * REPEAT * 2} refusals not read`);
   });
 }
+
+const nginx = findNginx();
+// Skipped, and said so in the summary, where nginx is not installed (apt-get install nginx).
+(nginx ? test : test.skip)('refusals: behind nginx as the README sets it up, curl reads every refusal, never a 502', async (t) => {
+  const registry = await refusingRegistry(t, { MAX_UPLOAD_BYTES: '1K', TRUST_PROXY: 'true' });
+  const dir = await tempDir(t);
+  const proxy = await startNginxWith(
+    nginx as string,
+    dir,
+    `client_max_body_size 1g;
+    location / {
+      proxy_pass ${registry.url};
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_request_buffering off;
+      proxy_read_timeout 300s;
+    }`,
+  );
+  t.teardown(() => proxy.stop());
+  // With and without waiting for 100 Continue: nginx sends its own 100 as it starts passing the
+  // body on, so both send the body. (Node's fetch loses some refusals through nginx whatever
+  // the registry does: nginx keeps the connection alive after discarding the body, then closes
+  // it under the client's next request; it does not with keepalive_timeout 0.)
+  const withoutExpect: Client = (url, upload) => curlUpload(url, { ...upload, headers: { ...upload.headers, Expect: '' } });
+  const wrong = [...(await refuseAll(t, curlUpload, proxy.url, REFUSALS)), ...(await refuseAll(t, withoutExpect, proxy.url, REFUSALS))];
+  t.deepEqual(wrong, [], `${wrong.length} of ${REFUSALS.length * REPEAT * 2 * 2} refusals not read through nginx`);
+});
 
 /**
  * A raw connection: what it received, and whether it is closed. Half-open allowed: the server's

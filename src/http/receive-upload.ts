@@ -21,7 +21,8 @@ const FRAMING_ALLOWANCE = METADATA_LIMIT + 16 * 1024;
 /**
  * Reads a `POST /firmware` body (SPEC §3): multipart/form-data with a `metadata` text part and
  * a `firmware` file part, in either order, once `refuseUnreceivable` has passed its headers.
- * The file streams into the blob store as it arrives. Leaves `ctx.state.upload`; whatever fails, no staged bytes outlive the request.
+ * The file streams into the blob store as it arrives. Leaves `ctx.state.upload`; whatever
+ * fails, no staged bytes outlive the request.
  */
 export function receiveUpload(store: BlobStore, maxUploadBytes: number, minimumRate: MinimumRate): Middleware {
   const storage = new BlobStorageEngine(store, maxUploadBytes);

@@ -21,11 +21,18 @@ export function findNginx(): string | undefined {
   return undefined;
 }
 
-/**
- * nginx serving `root` on loopback as a reference: one worker (the registry is one thread),
- * sendfile on, its default access log to a file (the registry logs every request too).
- */
+/** nginx serving `root` on loopback as a reference for the registry's downloads. */
 export async function startNginx(binary: string, root: string, workDir: string): Promise<Nginx> {
+  return startNginxWith(binary, workDir, `root ${root};`);
+}
+
+/**
+ * nginx on loopback with `server` as the rest of its one server block (after `listen`): a
+ * `root` to serve files, or a `location` to proxy (the tests put it in front of the registry
+ * as the README shows). One worker (the registry is one thread), sendfile on, its default
+ * access log to a file (the registry logs every request too).
+ */
+export async function startNginxWith(binary: string, workDir: string, server: string): Promise<Nginx> {
   const port = await freePort();
   const conf = path.join(workDir, 'nginx.conf');
   await fs.writeFile(
@@ -45,7 +52,7 @@ http {
   sendfile on;
   tcp_nopush on;
   default_type application/octet-stream;
-  server { listen 127.0.0.1:${port}; root ${root}; }
+  server { listen 127.0.0.1:${port}; ${server} }
 }
 `,
   );

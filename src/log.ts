@@ -16,8 +16,9 @@ export interface RequestLogEntry {
   /** The route template that answered, or `(none)`. */
   route: string;
   path: string;
-  status: number;
-  /** Content-Length sent; absent when the client went away before the end. */
+  /** Absent when the client went away before an answer went out. */
+  status?: number;
+  /** Body bytes sent (a HEAD sends none); absent when the client went away before the end. */
   bytes?: number;
   ms: number;
   /** The error code of an error answer. */
@@ -59,7 +60,7 @@ export function createLogger(destination: DestinationStream = standardOutput()):
     request: (entry) =>
       destination.write(
         `{"level":"info","time":"${now()}",${prefix},"req_id":${json(entry.requestId)},"ip":${json(entry.ip)},` +
-          `"method":${json(entry.method)},"route":${json(entry.route)},"path":${json(entry.path)},"status":${entry.status},` +
+          `"method":${json(entry.method)},"route":${json(entry.route)},"path":${json(entry.path)},${entry.status === undefined ? '' : `"status":${entry.status},`}` +
           `${entry.bytes === undefined ? '"aborted":true' : `"bytes":${entry.bytes}`},"ms":${entry.ms}${entry.code ? `,"code":${json(entry.code)}` : ''},"msg":"request"}\n`,
       ),
   };

@@ -66,6 +66,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       tokens,
       maxUploadBytes: config.maxUploadBytes,
       maxConcurrentUploads: config.maxConcurrentUploads,
+      minimumUploadRate: { bytesPerSecond: config.minUploadRate, windowMs: config.uploadRateWindowMs },
       publicUrl: config.publicUrl,
       trustProxy: config.trustProxy,
       corsOrigins: config.corsOrigins,
@@ -80,6 +81,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       facade.listener,
     );
     server.headersTimeout = config.headersTimeoutMs;
+    server.on('checkContinue', facade.checkContinue);
     answerClientErrors(server, log);
     // A client that stops reading (or sending) is cut off, which releases what its request
     // holds; a slow but moving download is not. Uploads may take longer than Node's default
@@ -134,7 +136,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           log.error({ err: error }, 'write tokens not reloaded');
         }
       },
-      close: () => (closing ??= shutdown(server, index, log).finally(removePidFile)),
+      close: () => (closing ??= shutdown(server, facade, index, log).finally(removePidFile)),
     };
   } catch (error) {
     await index.close();
@@ -142,8 +144,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   }
 }
 
-async function shutdown(server: http.Server, index: FirmwareIndex, log: Logger): Promise<void> {
+async function shutdown(server: http.Server, facade: Facade, index: FirmwareIndex, log: Logger): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // Connections lingering after a refusal only discard bytes: nothing to finish there.
+  facade.closeLingering();
   // Idle kept-alive connections close now; busy ones a moment after their answer is out,
   // instead of idling until the keep-alive timeout.
   server.keepAliveTimeout = 1;

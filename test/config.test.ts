@@ -18,6 +18,8 @@ test('config: the defaults serve ./registry and ./registry.db on port 3002', (t)
     headersTimeoutMs: 20_000,
     journalSnapshotBytes: 16 * 1024 ** 2,
     repairTree: 'changed',
+    minUploadRate: 64 * 1024,
+    uploadRateWindowMs: 30_000,
   });
 });
 
@@ -34,6 +36,8 @@ test('config: values from the environment, with units and trimming', (t) => {
   t.is(loadConfig({ MAX_UPLOAD_BYTES: '1000' }).maxUploadBytes, 1000);
   t.is(loadConfig({ PORT: '' }).port, 3002, 'empty means default');
   t.is(loadConfig({ IDLE_TIMEOUT_SECONDS: '0.5' }).idleTimeoutMs, 500);
+  t.like(loadConfig({ MIN_UPLOAD_RATE: '1M', MIN_UPLOAD_RATE_WINDOW_SECONDS: '0.25' }), { minUploadRate: 1024 ** 2, uploadRateWindowMs: 250 });
+  t.is(loadConfig({ MIN_UPLOAD_RATE: '0' }).minUploadRate, 0, '0 turns the minimum off');
   t.like(loadConfig({ TRUST_PROXY: 'true', CORS_ORIGINS: 'https://ui.example.com, *', REGISTRY_TOKENS_FILE: '/etc/spore/tokens', MAX_CONCURRENT_UPLOADS: '2' }), {
     trustProxy: true,
     corsOrigins: ['https://ui.example.com', '*'],
@@ -55,4 +59,7 @@ test('config: every problem is reported at once', (t) => {
   t.throws(() => loadConfig({ TRUST_PROXY: 'yes' }), { instanceOf: ConfigError });
   t.throws(() => loadConfig({ CORS_ORIGINS: 'ui.example.com' }), { instanceOf: ConfigError });
   t.throws(() => loadConfig({ MAX_CONCURRENT_UPLOADS: '0' }), { instanceOf: ConfigError });
+  t.throws(() => loadConfig({ MIN_UPLOAD_RATE: 'fast' }), { instanceOf: ConfigError });
+  t.throws(() => loadConfig({ MIN_UPLOAD_RATE: '-1' }), { instanceOf: ConfigError });
+  t.throws(() => loadConfig({ MIN_UPLOAD_RATE_WINDOW_SECONDS: '0' }), { instanceOf: ConfigError });
 });

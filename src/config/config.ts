@@ -28,6 +28,10 @@ export interface Config {
    * ones a crash can leave behind), or every one (after a hand edit of the tree).
    */
   repairTree: 'changed' | 'all';
+  /** An upload body slower than this many bytes a second over a whole window is cut off; 0: never. */
+  minUploadRate: number;
+  /** The window over which the upload rate is measured. */
+  uploadRateWindowMs: number;
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -49,6 +53,8 @@ export const DEFAULTS = {
   MAX_CONCURRENT_UPLOADS: '16',
   IDLE_TIMEOUT_SECONDS: '60',
   HEADERS_TIMEOUT_SECONDS: '20',
+  MIN_UPLOAD_RATE: '64K',
+  MIN_UPLOAD_RATE_WINDOW_SECONDS: '30',
   TRUST_PROXY: 'false',
   JOURNAL_SNAPSHOT_BYTES: '16M',
   REPAIR_TREE: 'changed',
@@ -78,6 +84,8 @@ export function loadConfig(env: Environment): Config {
   const headersTimeoutMs = check('HEADERS_TIMEOUT_SECONDS', milliseconds(read('HEADERS_TIMEOUT_SECONDS')), 'a number of seconds from 0.001 to 86400');
   const journalSnapshotBytes = check('JOURNAL_SNAPSHOT_BYTES', parseBytes(read('JOURNAL_SNAPSHOT_BYTES')), 'a positive number of bytes, optionally with K, M or G (binary units)');
   const repairTree = check('REPAIR_TREE', (['changed', 'all'] as const).find((value) => value === read('REPAIR_TREE')), '"changed" or "all"');
+  const minUploadRate = check('MIN_UPLOAD_RATE', read('MIN_UPLOAD_RATE') === '0' ? 0 : parseBytes(read('MIN_UPLOAD_RATE')), 'bytes per second, optionally with K, M or G (binary units), or 0 for no minimum');
+  const uploadRateWindowMs = check('MIN_UPLOAD_RATE_WINDOW_SECONDS', milliseconds(read('MIN_UPLOAD_RATE_WINDOW_SECONDS')), 'a number of seconds from 0.001 to 86400');
   const trustProxy = check('TRUST_PROXY', { true: true, false: false }[read('TRUST_PROXY')], '"true" or "false"');
 
   let publicUrl: string | undefined;
@@ -110,6 +118,8 @@ export function loadConfig(env: Environment): Config {
     headersTimeoutMs: headersTimeoutMs ?? 0,
     journalSnapshotBytes: journalSnapshotBytes ?? 0,
     repairTree: repairTree ?? 'changed',
+    minUploadRate: minUploadRate ?? 0,
+    uploadRateWindowMs: uploadRateWindowMs ?? 0,
   };
 }
 

@@ -22,6 +22,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  */
 export function observeRequest(observer: Observer, req: IncomingMessage, res: ServerResponse, outcome: () => { route: string; code?: string | undefined }): void {
   const started = performance.now();
+  // Read now: once a client has gone, its socket no longer knows the address.
+  const ip = clientAddress(req, observer.trustProxy);
   const given = req.headers['x-request-id'];
   const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
   res.setHeader('X-Request-Id', requestId);
@@ -29,21 +31,25 @@ export function observeRequest(observer: Observer, req: IncomingMessage, res: Se
     const url = req.url ?? '';
     const query = url.indexOf('?');
     const seconds = (performance.now() - started) / 1000;
-    const bytes = res.writableEnded ? Number(res.getHeader('Content-Length') ?? 0) : undefined;
-    const { route, code } = outcome();
     const method = req.method ?? '';
+    // A HEAD answer states the Content-Length of the GET it stands for, and sends no body.
+    const bytes = res.writableEnded ? (method === 'HEAD' ? 0 : Number(res.getHeader('Content-Length') ?? 0)) : undefined;
+    const { route, code } = outcome();
+    // A client gone before any answer went out (an aborted upload) has no status: koa's
+    // default 404 would be a lie in the log and in the metrics.
+    const status = res.headersSent ? res.statusCode : undefined;
     observer.log.request({
       method,
       route,
       path: query === -1 ? url : url.slice(0, query),
-      status: res.statusCode,
+      status,
       bytes,
       ms: Math.round(seconds * 10_000) / 10,
       code,
       requestId,
-      ip: clientAddress(req, observer.trustProxy),
+      ip,
     });
-    observer.metrics.observe({ method, route, status: res.statusCode, bytes: bytes ?? 0, seconds });
+    observer.metrics.observe({ method, route, status: status ?? 'aborted', bytes: bytes ?? 0, seconds });
   });
 }
 

@@ -8,8 +8,10 @@ import type { Logger } from '../log.js';
 import type { Registry } from '../registry/registry.js';
 import { accessLog, type Observer } from './access-log.js';
 import { Downloads } from './download/downloads.js';
+import { continueWhenRead } from './deferred-continue.js';
 import { downloadFastPath } from './download/fast-path.js';
 import { errorMiddleware } from './error-middleware.js';
+import { LingeringClose } from './lingering-close.js';
 import { Metrics } from './metrics.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { firmwareRoutes } from './routes/firmware.js';
@@ -17,6 +19,7 @@ import { healthRoutes } from './routes/health.js';
 import { lifecycleRoutes } from './routes/lifecycle.js';
 import { operatingRoutes } from './routes/operating.js';
 import { updateRoutes } from './routes/updates.js';
+import type { MinimumRate } from './upload-rate.js';
 import { requireWriteToken } from './write-auth.js';
 
 export interface AppDeps {
@@ -26,6 +29,8 @@ export interface AppDeps {
   tokens: WriteTokens;
   maxUploadBytes: number;
   maxConcurrentUploads: number;
+  /** MIN_UPLOAD_RATE over MIN_UPLOAD_RATE_WINDOW_SECONDS: slower uploads are cut off. */
+  minimumUploadRate: MinimumRate;
   /** PUBLIC_URL: makes the URLs the registry returns absolute. */
   publicUrl: string | undefined;
   trustProxy: boolean;
@@ -37,10 +42,14 @@ export interface AppDeps {
 
 export interface Facade {
   listener: RequestListener;
+  /** For the server's 'checkContinue' event: answers as `listener`, sending 100 Continue only if the body is read. */
+  checkContinue: RequestListener;
+  /** Closes the connections lingering after a refusal (shutdown). */
+  closeLingering(): void;
   metrics: Metrics;
   routes: { path: string; methods: string[] }[];
-  /** What is in flight now (for tests and metrics). */
-  activity(): { downloads: number };
+  /** What is in flight now (for tests and metrics): download bodies, connections lingering after a refusal. */
+  activity(): { downloads: number; lingering: number };
 }
 
 /**
@@ -61,7 +70,8 @@ export function createFacade(deps: AppDeps): Facade {
   // client that went away mid-download, which is not worth a stack trace.
   app.silent = true;
   app.use(accessLog(observer));
-  app.use(errorMiddleware(deps.log));
+  const lingering = new LingeringClose();
+  app.use(errorMiddleware(deps.log, lingering));
   if (deps.corsOrigins.length > 0) app.use(corsFor(deps.corsOrigins));
 
   const router = new Router();
@@ -78,13 +88,21 @@ export function createFacade(deps: AppDeps): Facade {
 
   const viaKoa = app.callback();
   const fastPath = downloadFastPath(downloads, observer, { cors: deps.corsOrigins.length > 0 });
+  const listener: RequestListener = (req, res) => {
+    // A connection lingering after a refusal takes no further requests.
+    if (req.socket.writableEnded) return void req.socket.destroy();
+    if (!fastPath(req, res)) void viaKoa(req, res);
+  };
   return {
-    listener: (req, res) => {
-      if (!fastPath(req, res)) void viaKoa(req, res);
+    listener,
+    checkContinue: (req, res) => {
+      continueWhenRead(req, res);
+      listener(req, res);
     },
+    closeLingering: () => lingering.closeAll(),
     metrics,
     routes: router.stack.map((layer) => ({ path: String(layer.path), methods: [...layer.methods] })),
-    activity: () => ({ downloads: downloads.bodiesInFlight }),
+    activity: () => ({ downloads: downloads.bodiesInFlight, lingering: lingering.count }),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { File, StorageEngine } from 'multer';
 import type { BlobStore, StagedBlob } from '../cas/blob-store.js';
 import { TooLargeError } from '../errors.js';
@@ -17,6 +18,9 @@ export interface StagedFile extends File {
  * upload leaves nothing behind.
  */
 export class BlobStorageEngine implements StorageEngine {
+  /** The file parts being staged, per request, so that a request given up on can stop them. */
+  readonly #staging = new WeakMap<IncomingMessage, Set<Readable>>();
+
   constructor(
     private readonly store: BlobStore,
     private readonly maxBytes: number,
@@ -32,13 +36,29 @@ export class BlobStorageEngine implements StorageEngine {
       callback(error as Error);
       return;
     }
+    const streams = this.#staging.get(req) ?? new Set<Readable>();
+    this.#staging.set(req, streams.add(file.stream));
     this.store.stage(file.stream, expect).then(
-      (staged) => callback(null, { staged, size: staged.size }),
+      (staged) => {
+        streams.delete(file.stream);
+        callback(null, { staged, size: staged.size });
+      },
       (error: Error) => {
+        streams.delete(file.stream);
         if (error instanceof TooLargeError) reportTooLarge(req, error);
         callback(error);
       },
     );
+  }
+
+  /**
+   * Stops staging what `req` is sending, with `error`: the request was refused while its body
+   * was still arriving (too slow, too large). Its temp file goes as for any failed stage; and
+   * once the refusal is answered, the rest of the body is only ever discarded, never written.
+   * Node does not end the request for the parser when the connection closes after an answer.
+   */
+  abandon(req: IncomingMessage, error: Error): void {
+    for (const stream of this.#staging.get(req) ?? []) stream.destroy(error);
   }
 
   _removeFile(_req: IncomingMessage, file: File, callback: (error: Error | null) => void): void {

@@ -3,6 +3,7 @@ import { RegistryError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { asRegistryError, errorBody } from './error-response.js';
 import { STATUS_OF } from './error-status.js';
+import type { LingeringClose } from './lingering-close.js';
 
 /**
  * Headers that explain the error itself: RFC 9110 §15.5.6 (405 needs Allow), §15.5.17 (416
@@ -17,7 +18,7 @@ const KEPT_PREFIX = 'access-control-';
  * Registry errors show their message and facts; anything else is logged with its cause and
  * answered 500 without internals. Router misses (404, 405) get the same shape.
  */
-export function errorMiddleware(log: Logger) {
+export function errorMiddleware(log: Logger, lingering: LingeringClose) {
   return async function handleErrors(ctx: Context, next: Next): Promise<void> {
     try {
       await next();
@@ -44,8 +45,10 @@ export function errorMiddleware(log: Logger) {
       }
       if (!ctx.req.complete) {
         // Refused before the body was read (too large, no token): close the connection rather
-        // than read a body nobody wants only to keep the connection alive.
+        // than read a body nobody wants only to keep the connection alive; but linger, so the
+        // client, still sending, can read this answer (see lingering-close.ts).
         ctx.set('Connection', 'close');
+        lingering.afterAnswer(ctx.req.socket);
       }
       ctx.status = STATUS_OF[error.code];
       ctx.body = errorBody(error);

@@ -20,6 +20,8 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   BLOB_UNKNOWN: 404,
   METHOD_NOT_ALLOWED: 405,
   REQUEST_TIMEOUT: 408,
+  // RFC 9110 §15.5.9: the server would not wait any longer for the rest of the request.
+  UPLOAD_TOO_SLOW: 408,
   VERSION_EXISTS: 409,
   PRECONDITION_FAILED: 412,
   TOO_LARGE: 413,

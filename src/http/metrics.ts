@@ -11,7 +11,7 @@ export class Metrics {
   readonly requests = new RequestMetrics();
   readonly uploads = new client.Counter({
     name: 'spore_uploads_total',
-    help: 'Publishes, by result: created, existing (a retry of the same bytes), rejected',
+    help: 'Publishes, by result: created, existing (a retry of the same bytes), rejected, probe_miss (a publish by digest of bytes the registry lacks)',
     labelNames: ['result'] as const,
     registers: [this.registry],
   });

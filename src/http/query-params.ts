@@ -1,7 +1,7 @@
 import type { ParsedUrlQuery } from 'node:querystring';
 import semver from 'semver';
 import { RegistryError } from '../errors.js';
-import { isLabelKey, MAX_LABEL_VALUE_LENGTH } from '../firmware/labels.js';
+import { isLabelKey, MAX_LABEL_VALUE_LENGTH, MAX_LABELS } from '../firmware/labels.js';
 import type { VersionQuery } from '../registry/version-query.js';
 
 /** The filters every query route takes; `GET /firmware` also takes `name` and `version`. */
@@ -55,9 +55,22 @@ export function versionParameter(query: ParsedUrlQuery, key: string): string | u
   return single(query, key)?.replaceAll(' ', '+');
 }
 
+/**
+ * The label filters, each once. Each distinct filter costs the index a lookup, so their number
+ * is capped at MAX_LABELS (one request with 900 filters held the server for seconds): no
+ * useful query needs more, since a version has at most MAX_LABELS labels, so more distinct
+ * filters name either more keys than any version has or one key twice, and match nothing.
+ */
 function labelFilters(value: string | string[] | undefined): [string, string][] {
-  const filters = value === undefined ? [] : Array.isArray(value) ? value : [value];
-  return filters.map((filter) => {
+  const filters = new Set(value === undefined ? [] : Array.isArray(value) ? value : [value]);
+  if (filters.size > MAX_LABELS) {
+    throw new RegistryError('QUERY_INVALID', `at most ${MAX_LABELS} different label filters (a version has at most ${MAX_LABELS} labels)`, {
+      parameter: 'label',
+      limit: MAX_LABELS,
+      given: filters.size,
+    });
+  }
+  return [...filters].map((filter) => {
     const equals = filter.indexOf('=');
     const key = filter.slice(0, equals);
     const label = filter.slice(equals + 1);

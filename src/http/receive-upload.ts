@@ -6,6 +6,7 @@ import { isRegistryError, RegistryError, TooLargeError } from '../errors.js';
 import { parseMetadata, type Metadata } from '../firmware/metadata.js';
 import { BlobStorageEngine, type StagedFile } from './blob-storage-engine.js';
 import { whenTooLarge } from './upload-cut-off.js';
+import { whenTooSlow, type MinimumRate } from './upload-rate.js';
 
 export interface Upload {
   metadata: Metadata;
@@ -19,12 +20,14 @@ const FRAMING_ALLOWANCE = METADATA_LIMIT + 16 * 1024;
 
 /**
  * Reads a `POST /firmware` body (SPEC §3): multipart/form-data with a `metadata` text part and
- * a `firmware` file part, in either order. The file streams into the blob store as it arrives.
- * Leaves `ctx.state.upload`; whatever fails, no staged bytes outlive the request.
+ * a `firmware` file part, in either order, once `refuseUnreceivable` has passed its headers.
+ * The file streams into the blob store as it arrives. Leaves `ctx.state.upload`; whatever
+ * fails, no staged bytes outlive the request.
  */
-export function receiveUpload(store: BlobStore, maxUploadBytes: number): Middleware {
+export function receiveUpload(store: BlobStore, maxUploadBytes: number, minimumRate: MinimumRate): Middleware {
+  const storage = new BlobStorageEngine(store, maxUploadBytes);
   const parse = koaMulter({
-    storage: new BlobStorageEngine(store, maxUploadBytes),
+    storage,
     // Larger than busboy's defaults (16 KiB-64 KiB): parsing, hashing and writing overlap
     // better; 256 MiB uploads went from 0.86 s to 0.68 s here. Some 3 MiB per upload.
     highWaterMark: 1024 * 1024,
@@ -33,26 +36,22 @@ export function receiveUpload(store: BlobStore, maxUploadBytes: number): Middlew
   }).fields([{ name: 'firmware', maxCount: 1 }]);
 
   return async function receive(ctx: Context, next: Next): Promise<void> {
-    if (!ctx.is('multipart/form-data')) {
-      throw new RegistryError(
-        'UNSUPPORTED_MEDIA_TYPE',
-        'POST /firmware takes multipart/form-data with a "metadata" part and a "firmware" part',
-        { contentType: ctx.get('Content-Type') || '(none)' },
-      );
-    }
-    // RFC 9110 §15.5.14: refuse before reading what is announced as too large.
-    if (ctx.request.length !== undefined && ctx.request.length > maxUploadBytes + FRAMING_ALLOWANCE) {
-      throw new TooLargeError(maxUploadBytes, 'the request body');
-    }
-
     const parsed = parse(ctx, async () => {});
     // Whatever happens after a cut-off is cleanup (multer removes what it stored); not an error.
     parsed.catch(() => {});
     try {
-      await Promise.race([parsed, whenTooLarge(ctx.req, maxUploadBytes + FRAMING_ALLOWANCE, maxUploadBytes)]);
+      await Promise.race([parsed, whenTooLarge(ctx.req, maxUploadBytes + FRAMING_ALLOWANCE, maxUploadBytes), whenTooSlow(ctx.req, minimumRate)]);
     } catch (error) {
-      throw translateParseError(error, maxUploadBytes);
+      const refusal = translateParseError(error, maxUploadBytes);
+      // A cut-off won the race while the parser still waits for the body: stop it.
+      storage.abandon(ctx.req, refusal instanceof Error ? refusal : new Error(String(refusal)));
+      throw refusal;
     }
+    // The whole body is in. Until the answer, the time is the registry's own (fsync, index
+    // write), not the client's idleness: a publish of 32 MiB that took longer to fsync than
+    // IDLE_TIMEOUT_SECONDS was cut off with no answer. Node sets the connection's timeout
+    // again after the answer (keep-alive) and for its next request.
+    ctx.req.socket.setTimeout(0);
     // Where @koa/multer leaves the parsed parts.
     const { body, files } = ctx.request as typeof ctx.request & { body?: unknown; files?: Record<string, StagedFile[]> };
     const staged = files?.firmware?.[0]?.staged;
@@ -67,6 +66,28 @@ export function receiveUpload(store: BlobStore, maxUploadBytes: number): Middlew
     } finally {
       await staged?.discard();
     }
+  };
+}
+
+/**
+ * Refuses, from its headers alone, an upload that could never be received: not multipart
+ * (415), or announced as too large (413, RFC 9110 §15.5.14). Runs before the upload takes a
+ * slot, so such a request is never told to retry (503), and before the body is asked for
+ * (no 100 Continue).
+ */
+export function refuseUnreceivable(maxUploadBytes: number): Middleware {
+  return async function checkUploadHeaders(ctx: Context, next: Next): Promise<void> {
+    if (!ctx.is('multipart/form-data')) {
+      throw new RegistryError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        'POST /firmware takes multipart/form-data with a "metadata" part and a "firmware" part',
+        { contentType: ctx.get('Content-Type') || '(none)' },
+      );
+    }
+    if (ctx.request.length !== undefined && ctx.request.length > maxUploadBytes + FRAMING_ALLOWANCE) {
+      throw new TooLargeError(maxUploadBytes, 'the request body');
+    }
+    return next();
   };
 }
 

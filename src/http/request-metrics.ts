@@ -2,7 +2,8 @@ export interface RequestObservation {
   method: string;
   /** The route template (`/firmware/:name/:version`), never the raw path: bounded label values. */
   route: string;
-  status: number;
+  /** `aborted`: the client went away before an answer went out. */
+  status: number | 'aborted';
   bytes: number;
   seconds: number;
 }
@@ -27,9 +28,9 @@ interface Durations {
  * observation; at tens of thousands of requests a second that was a tenth of the CPU, so the
  * hot path here is a map lookup and a few additions.
  *
- *   spore_http_requests_total{method,route,status}           counter (206 and 304 included)
+ *   spore_http_requests_total{method,route,status}           counter (206, 304 and `aborted` included)
  *   spore_http_request_duration_seconds{method,route}        histogram
- *   spore_http_response_bytes_total{route}                   counter (Content-Length of finished answers)
+ *   spore_http_response_bytes_total{route}                   counter (body bytes of finished answers)
  */
 export class RequestMetrics {
   readonly #requests = new Map<string, Requests>();
@@ -73,7 +74,7 @@ export class RequestMetrics {
   /** The metrics in the Prometheus text exposition format. */
   exposition(): string {
     const lines = [
-      '# HELP spore_http_requests_total HTTP requests answered, by method, route and status (206 and 304 included)',
+      '# HELP spore_http_requests_total HTTP requests, by method, route and status (206 and 304 included; aborted: the client left before an answer)',
       '# TYPE spore_http_requests_total counter',
     ];
     for (const { labels: set, count } of this.#requests.values()) lines.push(`spore_http_requests_total{${set}} ${count}`);
@@ -91,7 +92,7 @@ export class RequestMetrics {
       lines.push(`spore_http_request_duration_seconds_sum{${set}} ${sum}`);
       lines.push(`spore_http_request_duration_seconds_count{${set}} ${count}`);
     }
-    lines.push('# HELP spore_http_response_bytes_total Body bytes sent (Content-Length of finished answers), by route', '# TYPE spore_http_response_bytes_total counter');
+    lines.push('# HELP spore_http_response_bytes_total Body bytes sent (Content-Length of finished answers; none for HEAD), by route', '# TYPE spore_http_response_bytes_total counter');
     for (const { labels: set, total } of this.#bytes.values()) lines.push(`spore_http_response_bytes_total{${set}} ${total}`);
     return `${lines.join('\n')}\n`;
   }

@@ -24,9 +24,24 @@ export function indexFilter(query: VersionQuery): ListFilter {
   return {
     ...(query.name !== undefined ? { name: query.name } : {}),
     ...(query.version !== undefined ? { version: query.version } : {}),
-    labels: query.labels,
+    labels: labelLookups(query.labels),
     releasesOnly: !query.prerelease,
   };
+}
+
+/**
+ * The label pairs the index must look up: each costs it a subquery, so each goes once. A key
+ * asked for with two values can match no version (a version has one value per key): those
+ * two pairs alone tell the index so, without the lookups of every other pair.
+ */
+function labelLookups(labels: [string, string][]): [string, string][] {
+  const wanted = new Map<string, string>();
+  for (const [key, value] of labels) {
+    const earlier = wanted.get(key);
+    if (earlier !== undefined && earlier !== value) return [[key, earlier], [key, value]];
+    wanted.set(key, value);
+  }
+  return [...wanted];
 }
 
 /** Keeps the records in the range; the index's order (highest precedence first) is kept. */

@@ -67,6 +67,34 @@ test('queries: an invalid range, label filter, prerelease or an unknown paramete
   }
 });
 
+test('queries: repeated label filters count once; more than 64 distinct ones are 400 QUERY_INVALID on every route', async (t) => {
+  const registry = await startRegistry(t);
+  const many = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`k${i}`, 'v']));
+  t.is((await registry.publish({ name: 'base', version: '1.0.0', labels: { c: 's' } }, firmwareBytes(64))).status, 201);
+  t.is((await registry.publish({ name: 'base', version: '1.1.0', labels: many }, firmwareBytes(64))).status, 201);
+  const filters = (pairs: string[]) => pairs.map((pair) => `label=${pair}`).join('&');
+  const routes = (query: string) => [`/firmware?${query}`, `/firmware/base/latest?${query}`, `/updates/base?current=0.1.0&${query}`];
+  const answers = async (query: string) => Promise.all(routes(query).map(async (url) => (await registry.get(url)).status));
+
+  const repeated = filters(Array.from({ length: 1000 }, () => 'c=s'));
+  t.deepEqual(versions((await registry.get(`/firmware?${repeated}`)).json()), ['base@1.0.0'], 'a thousand times one filter is one filter');
+  t.deepEqual(await answers(repeated), [200, 302, 200]);
+
+  const sixtyFour = filters(Object.keys(many).map((key) => `${key}=v`));
+  t.deepEqual(versions((await registry.get(`/firmware?${sixtyFour}`)).json()), ['base@1.1.0'], 'as many filters as a version has labels');
+  t.deepEqual(await answers(sixtyFour), [200, 302, 200]);
+
+  for (const query of [`${sixtyFour}&label=k64=v`, filters(Array.from({ length: 900 }, (_, i) => `k=${i}`))]) {
+    for (const url of routes(query)) {
+      const answer = await registry.get(url);
+      t.is(answer.status, 400, url.slice(0, 40));
+      t.like(answer.json().error, { code: 'QUERY_INVALID', details: { parameter: 'label', limit: 64 } });
+    }
+  }
+  const conflicting = filters(['c=s', 'c=t']);
+  t.deepEqual(await answers(conflicting), [200, 404, 204], 'one key, two values: nothing matches');
+});
+
 test('latest: 302 to the highest release; pre-releases only with prerelease=true; filters apply', async (t) => {
   const registry = await catalogue(t);
   const latest = async (query = '') => {

@@ -6,7 +6,8 @@ import test from 'ava';
 import { spawnServer } from '../helpers/child-server.js';
 import { firmwareBytes, sha256 } from '../helpers/fixtures.js';
 import { request } from '../helpers/http.js';
-import { firmwareUpload } from '../helpers/multipart.js';
+import { scrapeMetrics } from '../helpers/metrics.js';
+import { firmwareUpload, multipart } from '../helpers/multipart.js';
 import { startRegistry } from '../helpers/registry-server.js';
 import { listTree, tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -73,8 +74,7 @@ test('metrics: requests by route and status, bytes, uploads, dedup and the index
   await registry.get('/firmware/base/1.0.0', { 'If-None-Match': `"${sha256(bytes)}"` });
   await registry.get('/firmware/base/9.9.9');
   await new Promise((resolve) => setTimeout(resolve, 50));
-  const text = (await registry.get('/metrics')).body.toString();
-  const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}()|[\]\\^$.*+?]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  const value = await scrapeMetrics(registry);
   const route = 'route="/firmware/:name/:version"';
   t.is(value(`spore_http_requests_total{method="GET",${route},status="200"}`), 1);
   t.is(value(`spore_http_requests_total{method="GET",${route},status="206"}`), 1);
@@ -90,6 +90,31 @@ test('metrics: requests by route and status, bytes, uploads, dedup and the index
   t.is(value('spore_blob_bytes'), 10_000);
   t.true(value('spore_index_persist_seconds_count') >= 2);
   t.true(value('spore_process_resident_memory_bytes') > 0);
+});
+
+test('metrics and logs: a HEAD sends no body bytes; a by-digest probe that misses is a probe, not a rejected upload', async (t) => {
+  const registry = await startRegistry(t);
+  const bytes = firmwareBytes(10_000);
+  // What `spore-registry push` does with new bytes: ask by digest, then send them.
+  const probe = multipart([{ name: 'metadata', body: JSON.stringify({ name: 'base', version: '1.0.0', sha256: sha256(bytes) }) }]);
+  t.is((await registry.post(probe)).json().error.code, 'BLOB_UNKNOWN');
+  t.is((await registry.publish({ name: 'base', version: '1.0.0', sha256: sha256(bytes) }, bytes)).status, 201);
+  // What `pull` does: HEAD, then GET.
+  for (const url of ['/firmware/base/1.0.0', `/blobs/sha256/${sha256(bytes).slice(7)}`]) {
+    t.is((await request(`${registry.url}${url}`, { method: 'HEAD', headers: { 'X-Request-Id': 'head-only' } })).status, 200);
+    t.is((await registry.get(url)).body.length, 10_000);
+  }
+  await waitFor(() => registry.logs.filter((line) => line.req_id === 'head-only').length === 2);
+  t.deepEqual(
+    registry.logs.filter((line) => line.req_id === 'head-only').map((line) => line.bytes),
+    [0, 0],
+  );
+  const value = await scrapeMetrics(registry);
+  t.is(value('spore_http_response_bytes_total{route="/firmware/:name/:version"}'), 10_000);
+  t.is(value('spore_http_response_bytes_total{route="/blobs/sha256/:hex"}'), 10_000);
+  t.is(value('spore_uploads_total{result="probe_miss"}'), 1);
+  t.is(value('spore_uploads_total{result="created"}'), 1);
+  t.true(Number.isNaN(value('spore_uploads_total{result="rejected"}')), 'nothing was rejected');
 });
 
 test('logs: one line per request with route, status, bytes, duration and the request id', async (t) => {
@@ -182,6 +207,8 @@ test('hostile: uploads past MAX_CONCURRENT_UPLOADS are 503 with Retry-After, and
   t.is(second.json().error.code, 'UNAVAILABLE');
   t.is(second.headers['retry-after'], '5');
   t.deepEqual(await listTree(path.join(registry.dataDir, '.blobs')), before);
+  const notMultipart = await request(`${registry.url}/firmware`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+  t.is(notMultipart.status, 415, 'refused on its headers, not told to retry');
 
   first.end(slow.body.subarray(1000));
   t.is(await firstAnswer, 201);
@@ -222,4 +249,28 @@ test('CORS: off by default; on for the configured origins, with what a browser n
   t.is((await open.get('/firmware/base/1.0.0', { Origin: 'https://evil.example.com' })).headers['access-control-allow-origin'], undefined);
   const error = await open.get('/firmware/base/9.9.9', { Origin: 'https://ui.example.com' });
   t.is(error.headers['access-control-allow-origin'], 'https://ui.example.com', 'errors are readable too');
+});
+
+test('CORS: every download answer says Vary: Origin, with or without an Origin, 200, 206, 304 and errors', async (t) => {
+  const registry = await startRegistry(t, { CORS_ORIGINS: 'https://ui.example.com' });
+  const bytes = firmwareBytes(1000);
+  await registry.publish({ name: 'base', version: '1.0.0' }, bytes);
+  const etag = `"${sha256(bytes)}"`;
+  for (const url of ['/firmware/base/1.0.0', `/blobs/sha256/${sha256(bytes).slice(7)}`]) {
+    for (const origin of [{}, { Origin: 'https://ui.example.com' }, { Origin: 'https://evil.example.com' }] as Record<string, string>[]) {
+      for (const [headers, method, status] of [
+        [{}, 'GET', 200],
+        [{}, 'HEAD', 200],
+        [{ Range: 'bytes=0-9' }, 'GET', 206],
+        [{ 'If-None-Match': etag }, 'GET', 304],
+        [{ Range: 'bytes=5000-' }, 'GET', 416],
+      ] as [Record<string, string>, string, number][]) {
+        const answer = await request(`${registry.url}${url}`, { method, headers: { ...origin, ...headers } });
+        const what = `${method} ${url} ${JSON.stringify({ ...origin, ...headers })}`;
+        t.is(answer.status, status, what);
+        t.regex(String(answer.headers.vary), /\bOrigin\b/, what);
+      }
+    }
+  }
+  t.is((await registry.get('/firmware/base/1.0.0')).headers.vary, 'Origin', 'once, not repeated');
 });

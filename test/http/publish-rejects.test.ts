@@ -4,6 +4,7 @@ import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { firmwareBytes, sha256 } from '../helpers/fixtures.js';
 import { request, type RawResponse } from '../helpers/http.js';
+import { scrapeMetrics } from '../helpers/metrics.js';
 import { firmwareUpload, multipart, type Multipart } from '../helpers/multipart.js';
 import { startRegistry } from '../helpers/registry-server.js';
 import { listTree } from '../helpers/temp-dir.js';
@@ -192,3 +193,26 @@ test('publish: a client that disconnects mid-upload leaves no temp file and no v
   await assertUnchanged();
 });
 
+
+test('publish: an aborted upload is logged and counted as aborted, with the client address and the route, not as 404', async (t) => {
+  const { registry } = await registryWithOneVersion(t);
+  const tempDir = path.join(registry.dataDir, '.tmp');
+  const { contentType, body } = firmwareUpload(GOOD, firmwareBytes(2_000_000));
+  const req = http.request(`${registry.url}/firmware`, {
+    method: 'POST',
+    headers: { 'Content-Type': contentType, 'Content-Length': body.length, 'X-Request-Id': 'gone-midway' },
+    agent: false,
+  });
+  req.on('error', () => {});
+  req.write(body.subarray(0, 1_000_000));
+  await waitFor(async () => (await fs.readdir(tempDir)).length > 0);
+  req.destroy();
+  await waitFor(() => registry.logs.some((line) => line.req_id === 'gone-midway'));
+  const line = registry.logs.find((entry) => entry.req_id === 'gone-midway');
+  t.like(line, { method: 'POST', route: '/firmware', path: '/firmware', aborted: true, ip: '127.0.0.1' });
+  t.is(line?.status, undefined, 'no status went out');
+  t.is(line?.bytes, undefined);
+  const value = await scrapeMetrics(registry);
+  t.is(value('spore_http_requests_total{method="POST",route="/firmware",status="aborted"}'), 1);
+  t.true(Number.isNaN(value('spore_http_requests_total{method="POST",route="/firmware",status="404"}')));
+});

@@ -31,6 +31,10 @@ export function downloadFastPath(downloads: Downloads, observer: Observer, optio
 
     let errorCode: string | undefined;
     observeRequest(observer, req, res, () => ({ route: representation.route, code: errorCode }));
+    // With CORS on, an answer to a request with an Origin (koa's) carries CORS headers and this
+    // one does not: a shared cache must not hand this copy to a browser (RFC 9110 §12.5.5),
+    // least of all on digest URLs, cached as immutable for a year. writeHead keeps it.
+    if (options.cors) res.setHeader('Vary', 'Origin');
     downloads.send(method, req.headers, res, representation).catch((caught: unknown) => {
       const error = asRegistryError(caught, log, { method, path });
       errorCode = error.code;

@@ -40,7 +40,10 @@ export function planDownload(request: DownloadRequest, representation: Represent
     case 'unsatisfiable':
       return { status: 416, headers: { 'Content-Range': `bytes */${size}` } };
     case 'ranges': {
-      if (!decision.multipart) {
+      // RFC 9110 §14.6: a server may answer several requested ranges with a single part when
+      // only one is left (the others unsatisfiable or merged), and clients that asked for one
+      // range only understand that form.
+      if (decision.ranges.length === 1) {
         const range = decision.ranges[0] as ByteRange;
         const headers = with2(representation.partial, 'Content-Range', `bytes ${range.start}-${range.end}/${size}`, 'Content-Length', String(range.end - range.start + 1));
         return { status: 206, headers, range };

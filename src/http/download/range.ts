@@ -9,7 +9,7 @@
 export type RangeDecision =
   | { kind: 'none'; reason: 'absent' | 'unit' | 'syntax' | 'too-many' }
   | { kind: 'unsatisfiable' }
-  | { kind: 'ranges'; ranges: ByteRange[]; multipart: boolean };
+  | { kind: 'ranges'; ranges: ByteRange[] };
 
 /** Inclusive byte positions, both within the representation. */
 export interface ByteRange {
@@ -32,8 +32,8 @@ const RANGE_SPEC = /^(\d*)-(\d*)$/;
  *   - Positions of any length parse without overflow: beyond 2^53 they are larger than any
  *     representation, which is all the comparisons need to know.
  *   - Overlapping ranges are merged (§14.2 allows coalescing); order of first appearance
- *     is kept. A request for more than one range always gets multipart/byteranges, even
- *     if the ranges merged into one.
+ *     is kept. What is left decides the answer's form (plan.ts): one range is a plain 206,
+ *     whatever was asked (§14.6), as nginx, Go and h2o answer.
  */
 export function parseRange(value: string | undefined, size: number): RangeDecision {
   if (value === undefined) return { kind: 'none', reason: 'absent' };
@@ -68,7 +68,7 @@ export function parseRange(value: string | undefined, size: number): RangeDecisi
     if (first < size) satisfiable.push({ start: first, end: Math.min(last, size - 1) });
   }
   if (invalid || satisfiable.length === 0) return { kind: 'unsatisfiable' };
-  return { kind: 'ranges', ranges: mergeOverlapping(satisfiable), multipart: specs.length > 1 };
+  return { kind: 'ranges', ranges: mergeOverlapping(satisfiable) };
 }
 
 function position(digits: string): number {

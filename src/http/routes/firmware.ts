@@ -1,12 +1,13 @@
 import type Router from '@koa/router';
 import type { Middleware } from 'koa';
 import type { BlobStore } from '../../cas/blob-store.js';
-import { RegistryError } from '../../errors.js';
+import { isRegistryError, RegistryError } from '../../errors.js';
 import type { Registry } from '../../registry/registry.js';
-import { receiveUpload, type Upload } from '../receive-upload.js';
+import { receiveUpload, refuseUnreceivable, type Upload } from '../receive-upload.js';
 import type { Metrics } from '../metrics.js';
 import { parseVersionQuery } from '../query-params.js';
 import { limitConcurrency } from '../upload-limit.js';
+import type { MinimumRate } from '../upload-rate.js';
 import { publishJson, recordJson } from '../record-json.js';
 
 export interface FirmwareRouteDeps {
@@ -14,6 +15,7 @@ export interface FirmwareRouteDeps {
   store: BlobStore;
   maxUploadBytes: number;
   maxConcurrentUploads: number;
+  minimumUploadRate: MinimumRate;
   requireToken: Middleware;
   metrics: Metrics;
 }
@@ -39,12 +41,15 @@ export function firmwareRoutes(router: Router, deps: FirmwareRouteDeps): void {
     try {
       await next();
     } catch (error) {
-      metrics.uploads.inc({ result: 'rejected' });
+      // A publish by digest the store cannot serve is how clients ask "do you have these
+      // bytes?" before sending them (`push` does it for every new build): not a rejection.
+      metrics.uploads.inc({ result: isRegistryError(error, 'BLOB_UNKNOWN') ? 'probe_miss' : 'rejected' });
       throw error;
     }
   };
 
-  router.post('/firmware', countRejected, deps.requireToken, limitConcurrency(deps.maxConcurrentUploads), receiveUpload(deps.store, deps.maxUploadBytes), publish);
+  const receive = receiveUpload(deps.store, deps.maxUploadBytes, deps.minimumUploadRate);
+  router.post('/firmware', countRejected, deps.requireToken, refuseUnreceivable(deps.maxUploadBytes), limitConcurrency(deps.maxConcurrentUploads), receive, publish);
 
   router.get('/firmware', (ctx) => {
     ctx.body = registry.list(parseVersionQuery(ctx.query, { prerelease: true, also: ['name', 'version'] })).map(recordJson);

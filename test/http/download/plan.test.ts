@@ -96,6 +96,13 @@ test('plan: several ranges become multipart/byteranges with an exact length', (t
   t.is(answer.headers['Content-Range'], undefined);
 });
 
+test('plan: several ranges that leave one part are a plain 206 with Content-Range', (t) => {
+  const answer = plan({ range: 'bytes=0-1,20000-' });
+  if (answer.status !== 206 || !('range' in answer)) return t.fail('not a single range');
+  t.deepEqual(answer.range, { start: 0, end: 1 });
+  t.like(answer.headers, { 'Content-Range': 'bytes 0-1/10000', 'Content-Length': '2', 'Content-Type': 'application/octet-stream' });
+});
+
 test('plan: 416 names the size; unsatisfiable forms', (t) => {
   for (const range of ['bytes=10000-', 'bytes=-0', 'bytes=500-100']) {
     t.deepEqual(plan({ range }), { status: 416, headers: { 'Content-Range': 'bytes */10000' } }, range);

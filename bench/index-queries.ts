@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Digest } from '../src/cas/digest.js';
+import type { Digest } from '../src/digest.js';
 import { FirmwareIndex } from '../src/index/firmware-index.js';
 import { inRange } from '../src/registry/version-query.js';
 import { writeIndexImage } from './index-image.js';

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import type { Digest } from '../src/cas/digest.js';
+import type { Digest } from '../src/digest.js';
 import { FsBlobStore } from '../src/cas/fs-blob-store.js';
 import type { FirmwareRecord } from '../src/firmware/firmware-record.js';
 import { writeIndexImage } from './index-image.js';

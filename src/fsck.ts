@@ -1,5 +1,5 @@
 import { pipeline } from 'node:stream/promises';
-import { DigestHasher, type Digest } from './cas/digest.js';
+import { DigestHasher, type Digest } from './digest.js';
 import type { FsBlobStore } from './cas/fs-blob-store.js';
 import { isRegistryError } from './errors.js';
 import type { FirmwareRecord } from './firmware/firmware-record.js';

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { Digest } from './digest.js';
+import type { Digest } from '../digest.js';
 
 /**
  * The contract every blob store keeps. A blob store knows bytes and their digests; it never

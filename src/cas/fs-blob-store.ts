@@ -7,8 +7,8 @@ import type { Readable } from 'node:stream';
 import { isErrnoCode, RegistryError } from '../errors.js';
 import type { BlobReader, BlobStore, ByteRange, Expectation, PutResult, StagedBlob, StoredBlobInfo } from './blob-store.js';
 import { DescriptorCache, type Lease } from './descriptor-cache.js';
-import { digestHex, isDigest, type Digest } from './digest.js';
-import { fsyncDir } from './fsync-dir.js';
+import { digestHex, isDigest, type Digest } from '../digest.js';
+import { fsyncDir } from '../fsync-dir.js';
 import { FsStagedBlob, linkCreatingParent, receiveToTemp } from './fs-staging.js';
 import { PositionalReadStream } from './positional-read-stream.js';
 

@@ -6,9 +6,9 @@ import { pipeline } from 'node:stream/promises';
 import { isErrnoCode, TooLargeError } from '../errors.js';
 import { BackgroundFlush } from './background-flush.js';
 import type { BlobInfo, Expectation, PutResult, StagedBlob } from './blob-store.js';
-import { DigestHasher, type Digest } from './digest.js';
+import { DigestHasher, type Digest } from '../digest.js';
 import { checkExpectation } from './expectation.js';
-import { fsyncDir } from './fsync-dir.js';
+import { fsyncDir } from '../fsync-dir.js';
 
 /**
  * The write side of the file-system store: bytes in, a checked, durable, read-only temp file

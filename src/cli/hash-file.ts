@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { DigestHasher, type Digest } from '../cas/digest.js';
+import { DigestHasher, type Digest } from '../digest.js';
 
 /** SHA-256 and size of a file, streamed. */
 export async function hashFile(file: string, onBytes: (bytes: number) => void = () => {}): Promise<{ digest: Digest; size: number }> {

@@ -1,4 +1,4 @@
-import type { Digest } from '../cas/digest.js';
+import type { Digest } from '../digest.js';
 import type { Labels } from './labels.js';
 
 /** One published version: what the index keeps, the registry returns and HTTP shows. */

@@ -1,4 +1,4 @@
-import { parseDigest, type Digest } from '../cas/digest.js';
+import { parseDigest, type Digest } from '../digest.js';
 import { RegistryError } from '../errors.js';
 import { checkName, checkVersion, describe } from './identifiers.js';
 import { checkLabels, type Labels } from './labels.js';

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Database, SqlValue } from 'sql.js';
-import type { Digest } from '../cas/digest.js';
+import type { Digest } from '../digest.js';
 import { RegistryError } from '../errors.js';
 import type { FirmwareRecord } from '../firmware/firmware-record.js';
 import type { Labels } from '../firmware/labels.js';

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { fsyncDir } from '../cas/fsync-dir.js';
+import { fsyncDir } from '../fsync-dir.js';
 import { isErrnoCode, RegistryError } from '../errors.js';
 import { segmentFile } from './journal-files.js';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { fsyncDir } from '../cas/fsync-dir.js';
+import { fsyncDir } from '../fsync-dir.js';
 
 /**
  * Writes a whole-database snapshot atomically:

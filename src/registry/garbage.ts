@@ -1,4 +1,4 @@
-import type { Digest } from '../cas/digest.js';
+import type { Digest } from '../digest.js';
 import type { FsBlobStore } from '../cas/fs-blob-store.js';
 import type { FirmwareIndex } from '../index/firmware-index.js';
 import type { KeyedLock } from '../keyed-lock.js';

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import type { StagedBlob } from '../cas/blob-store.js';
-import type { Digest } from '../cas/digest.js';
+import type { Digest } from '../digest.js';
 import { checkExpectation } from '../cas/expectation.js';
 import type { FsBlobStore } from '../cas/fs-blob-store.js';
 import { RegistryError } from '../errors.js';

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import test, { type ExecutionContext } from 'ava';
 import type { BlobStore } from '../../src/cas/blob-store.js';
-import { parseDigest, type Digest } from '../../src/cas/digest.js';
+import { parseDigest, type Digest } from '../../src/digest.js';
 import { isRegistryError } from '../../src/errors.js';
 import { firmwareBytes, sha256 } from '../helpers/fixtures.js';
 

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import test from 'ava';
-import { digestHex } from '../../src/cas/digest.js';
+import { digestHex } from '../../src/digest.js';
 import { FsBlobStore } from '../../src/cas/fs-blob-store.js';
 import { firmwareBytes } from '../helpers/fixtures.js';
 import { tempDir } from '../helpers/temp-dir.js';

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
-import { digestHex } from '../../src/cas/digest.js';
+import { digestHex } from '../../src/digest.js';
 import { firmwareBytes, sha256 } from '../helpers/fixtures.js';
 import { multipart } from '../helpers/multipart.js';
 import { startRegistry } from '../helpers/registry-server.js';

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { BlobStore } from '../../cas/blob-store.js';
-import type { Digest } from '../../cas/digest.js';
+import type { Digest } from '../../digest.js';
 import { RegistryError } from '../../errors.js';
 import type { Registry } from '../../registry/registry.js';
 import { planDownload, type DownloadRequest } from './plan.js';

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isDigest } from '../../cas/digest.js';
+import { isDigest } from '../../digest.js';
 import { isValidName, isValidVersion } from '../../firmware/identifiers.js';
 import { observeRequest, type Observer } from '../access-log.js';
 import { asRegistryError, sendError } from '../error-response.js';

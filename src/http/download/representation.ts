@@ -1,4 +1,4 @@
-import { digestHex, type Digest } from '../../cas/digest.js';
+import { digestHex, type Digest } from '../../digest.js';
 import type { Validators } from './conditionals.js';
 import { formatHttpDate } from './http-date.js';
 

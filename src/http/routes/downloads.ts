@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { isDigest } from '../../cas/digest.js';
+import { isDigest } from '../../digest.js';
 import { isRegistryError, RegistryError } from '../../errors.js';
 import { checkName, checkVersion } from '../../firmware/identifiers.js';
 import type { Downloads } from '../download/downloads.js';

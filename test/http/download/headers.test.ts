@@ -1,5 +1,5 @@
 import test from 'ava';
-import { parseDigest } from '../../../src/cas/digest.js';
+import { parseDigest } from '../../../src/digest.js';
 import { byteRangesBody } from '../../../src/http/download/byteranges.js';
 import { listMatches, parseEntityTag, parseEntityTagList, strongMatch, weakMatch } from '../../../src/http/download/entity-tag.js';
 import { formatHttpDate, parseHttpDate } from '../../../src/http/download/http-date.js';

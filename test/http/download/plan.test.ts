@@ -1,5 +1,5 @@
 import test from 'ava';
-import { parseDigest } from '../../../src/cas/digest.js';
+import { parseDigest } from '../../../src/digest.js';
 import { evaluateConditionals, rangeApplies } from '../../../src/http/download/conditionals.js';
 import { planDownload, type DownloadRequest } from '../../../src/http/download/plan.js';
 import { versionRepresentation } from '../../../src/http/download/representation.js';

@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { RegistryError } from '../errors.js';
+import { RegistryError } from './errors.js';
 
 /**
  * A content digest as it is shown everywhere outside paths: `sha256:<64 lowercase hex>`.

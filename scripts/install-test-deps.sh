@@ -1,14 +1,19 @@
 #!/bin/sh
 # Installs what the test suite drives for real, from Debian's packages, when it is missing:
 # curl (the seed README's commands), chattr from e2fsprogs (fault injection), nginx (refused
-# uploads behind a proxy). Run by `npm test` before the suite. Without root it installs
-# nothing and says so: the tests that need a missing program are then reported as skipped.
+# uploads behind a proxy), and ceph-mon, ceph-osd, radosgw (a throw-away Ceph RADOS Gateway
+# for the S3 tests, started by scripts/ceph-rgw.sh; about 60 MB, nothing starts by itself).
+# Run by `npm test` before the suite. Without root it installs nothing and says so: the tests
+# that need a missing program are then reported as skipped.
 set -u
 
 missing=""
 command -v curl >/dev/null 2>&1 || missing="$missing curl"
 command -v chattr >/dev/null 2>&1 || missing="$missing e2fsprogs"
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing="$missing nginx"
+for package in ceph-mon ceph-osd radosgw; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $package"
+done
 [ -n "$missing" ] || exit 0
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
@@ -17,7 +22,7 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
 fi
 echo "installing test dependencies:$missing" >&2
 apt-get update -qq >/dev/null 2>&1
-# shellcheck disable=SC2086
+# shellcheck disable=SC2086 # one word per package
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null 2>&1 ||
   echo "could not install$missing; the tests that need them are skipped" >&2
 exit 0

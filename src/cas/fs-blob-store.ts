@@ -9,8 +9,9 @@ import type { BlobReader, BlobStore, ByteRange, Expectation, PutResult, StagedBl
 import { DescriptorCache, type Lease } from './descriptor-cache.js';
 import { digestHex, isDigest, type Digest } from '../digest.js';
 import { fsyncDir } from '../fsync-dir.js';
-import { FsStagedBlob, linkCreatingParent, receiveToTemp } from './fs-staging.js';
+import { linkCreatingParent, receiveToTemp, removeQuietly } from './fs-staging.js';
 import { PositionalReadStream } from './positional-read-stream.js';
+import { commitStaged, TempStagedBlob } from './staged-blob.js';
 
 const fstat = promisify(fstatCallback);
 
@@ -64,16 +65,11 @@ export class FsBlobStore implements BlobStore {
   async stage(source: Readable, expect: Expectation = {}): Promise<StagedBlob> {
     const tempPath = this.tempPath('blob');
     const { digest, size } = await receiveToTemp(tempPath, source, expect);
-    return new FsStagedBlob((temp, name) => this.#adopt(temp, name), tempPath, digest, size);
+    return new TempStagedBlob({ adopt: () => this.#adopt(tempPath, digest), remove: () => removeQuietly(tempPath) }, digest, size);
   }
 
   async put(source: Readable, expect?: Expectation): Promise<PutResult> {
-    const staged = await this.stage(source, expect);
-    try {
-      return await staged.commit();
-    } finally {
-      await staged.discard();
-    }
+    return commitStaged(await this.stage(source, expect));
   }
 
   /** Links a staged temp file under its digest. EEXIST: those bytes are already stored. */

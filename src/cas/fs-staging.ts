@@ -5,8 +5,8 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isErrnoCode, TooLargeError } from '../errors.js';
 import { BackgroundFlush } from './background-flush.js';
-import type { BlobInfo, Expectation, PutResult, StagedBlob } from './blob-store.js';
-import { DigestHasher, type Digest } from '../digest.js';
+import type { BlobInfo, Expectation } from './blob-store.js';
+import { DigestHasher } from '../digest.js';
 import { checkExpectation } from './expectation.js';
 import { fsyncDir } from '../fsync-dir.js';
 
@@ -52,32 +52,6 @@ export async function receiveToTemp(tempPath: string, source: Readable, expect: 
   }
 }
 
-/** A received temp file waiting to become a blob; `adopt` links it under its digest. */
-export class FsStagedBlob implements StagedBlob {
-  #settled = false;
-
-  constructor(
-    private readonly adopt: (tempPath: string, digest: Digest) => Promise<boolean>,
-    private readonly tempPath: string,
-    readonly digest: Digest,
-    readonly size: number,
-  ) {}
-
-  async commit(): Promise<PutResult> {
-    if (this.#settled) throw new Error(`staged blob ${this.digest} was already committed or discarded`);
-    const deduplicated = await this.adopt(this.tempPath, this.digest);
-    this.#settled = true;
-    await removeQuietly(this.tempPath);
-    return { digest: this.digest, size: this.size, deduplicated };
-  }
-
-  async discard(): Promise<void> {
-    if (this.#settled) return;
-    this.#settled = true;
-    await removeQuietly(this.tempPath);
-  }
-}
-
 /**
  * `link(2)` that also makes a missing parent folder, durably (the first blob of its shard).
  * Like link, it fails with EEXIST when `newPath` exists: it never replaces a name.
@@ -93,6 +67,6 @@ export async function linkCreatingParent(existing: string, newPath: string): Pro
   }
 }
 
-async function removeQuietly(file: string): Promise<void> {
+export async function removeQuietly(file: string): Promise<void> {
   await fs.rm(file, { force: true });
 }

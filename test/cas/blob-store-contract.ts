@@ -5,6 +5,9 @@ import { parseDigest, type Digest } from '../../src/digest.js';
 import { isRegistryError } from '../../src/errors.js';
 import { firmwareBytes, sha256 } from '../helpers/fixtures.js';
 
+/** ava's `test`, or `test.skip` where the store's server cannot run here. */
+type Register = (title: string, implementation: (t: ExecutionContext) => Promise<void>) => void;
+
 export interface StoreUnderTest {
   store: BlobStore;
   /** Whatever the store holds in its private temp area. Must be empty between operations. */
@@ -14,11 +17,11 @@ export interface StoreUnderTest {
 /**
  * The behaviour every BlobStore implementation must show (src/cas/blob-store.ts). Each case
  * ends by checking the store's temp area is empty: no operation, failed or not, leaves
- * anything behind.
+ * anything behind. Cases are registered with `register`.
  */
-export function blobStoreContract(implementation: string, open: (t: ExecutionContext) => Promise<StoreUnderTest>): void {
+export function blobStoreContract(implementation: string, open: (t: ExecutionContext) => Promise<StoreUnderTest>, register: Register = test): void {
   const contract = (title: string, body: (t: ExecutionContext, store: BlobStore) => Promise<void>) =>
-    test(`${implementation}: ${title}`, async (t) => {
+    register(`${implementation}: ${title}`, async (t) => {
       const { store, tempEntries } = await open(t);
       await body(t, store);
       t.deepEqual(await tempEntries(), [], 'the temp area is empty afterwards');

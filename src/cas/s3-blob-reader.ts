@@ -1,0 +1,71 @@
+import { RegistryError } from '../errors.js';
+import type { BlobReader } from './blob-store.js';
+import type { Digest } from '../digest.js';
+import { S3ReadStream, type FetchRange } from './s3-read-stream.js';
+
+/** The smallest GET a reader makes: a range of a few bytes still costs one round trip. */
+const FIRST_SEGMENT = 256 << 10;
+
+/**
+ * Reads of one object at any position into the caller's buffers. A download reads a range
+ * chunk after chunk, each read starting where the last ended: those are served from one open
+ * S3ReadStream (a few GETs for the whole range, not one per chunk). A read anywhere else
+ * closes it and opens another at the new position. Reads run one at a time, in call order.
+ */
+export class S3BlobReader implements BlobReader {
+  #cursor: Cursor | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  constructor(
+    private readonly fetch: FetchRange,
+    private readonly digest: Digest,
+    private readonly size: number,
+    private readonly maxSegment: number,
+  ) {}
+
+  read(buffer: Buffer, position: number, length = buffer.length): Promise<number> {
+    if (this.#closed) return Promise.reject(new Error(`reader of ${this.digest} is closed`));
+    const read = this.#queue.then(() => this.#read(buffer, position, Math.min(length, buffer.length, this.size - position)));
+    this.#queue = read.catch(() => undefined);
+    return read;
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#cursor?.stream.destroy();
+    this.#cursor = undefined;
+  }
+
+  async #read(buffer: Buffer, position: number, length: number): Promise<number> {
+    if (length <= 0 || this.#closed) return 0;
+    if (this.#cursor?.position !== position) await this.#seek(position, length);
+    const cursor = this.#cursor!;
+    let filled = 0;
+    while (filled < length) {
+      const chunk = cursor.leftover ?? (await cursor.chunks.next()).value;
+      if (chunk === undefined) break; // the object ends early; the caller sees a short read
+      const copied = chunk.copy(buffer, filled, 0, Math.min(chunk.length, length - filled));
+      cursor.leftover = copied < chunk.length ? chunk.subarray(copied) : undefined;
+      cursor.position += copied;
+      filled += copied;
+    }
+    return filled;
+  }
+
+  async #seek(position: number, length: number): Promise<void> {
+    this.#cursor?.stream.destroy();
+    this.#cursor = undefined;
+    const range = { start: position, end: this.size - 1 };
+    const stream = await S3ReadStream.open(this.fetch, range, 1 << 20, { first: Math.min(Math.max(length, FIRST_SEGMENT), this.maxSegment), max: this.maxSegment });
+    if (stream === 'absent') throw new RegistryError('BLOB_UNKNOWN', `no blob ${this.digest} in the store`, { digest: this.digest });
+    this.#cursor = { stream, chunks: stream[Symbol.asyncIterator](), position, leftover: undefined };
+  }
+}
+
+interface Cursor {
+  stream: S3ReadStream;
+  chunks: AsyncIterator<Buffer>;
+  position: number;
+  leftover: Buffer | undefined;
+}

@@ -76,7 +76,7 @@ export async function fsck({ store, tree, records, reread }: FsckSources, onProg
     }
     if (size !== record.size) suspects.push({ record, problem: `wrong size: ${label} is recorded as ${record.size} bytes, its blob holds ${size}` });
     if (!(await tree.isLinked(record.name, record.version, store.pathOf(record.digest)))) {
-      report.notes.push(`version link ${record.name}/${record.version}/firmware.bin is missing or not the blob: a registry started with REPAIR_TREE=all on this data re-makes it (a backup without a tree gets it back by itself)`);
+      report.notes.push(`version link ${record.name}/${record.version}/firmware.bin is missing or not the blob: a registry started with REPAIR_TREE=all on this data re-makes it`);
     }
   }
   const now = suspects.length > 0 ? await reread() : [];

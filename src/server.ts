@@ -37,7 +37,7 @@ const DRAIN_MS = 10_000;
  *   3. empty `.tmp`: nothing can be in flight in a registry that is not running yet;
  *   4. bring the version links of the versions the journal replayed up to date (the only ones
  *      that can lag after a crash); every link when the index is new or from an older release,
- *      when the tree is empty (a restored backup), or when REPAIR_TREE=all asks;
+ *      or when REPAIR_TREE=all asks (a restored backup, which has no tree);
  *   5. listen, and write `<REGISTRY_DB>.pid` for whoever sends signals.
  */
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
@@ -49,7 +49,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     const tree = new VersionTree(store.root, (suffix) => store.tempPath(suffix));
     const registry = new Registry({ store, index, tree, log });
     const { opened } = index;
-    const everyLink = opened.fresh || config.repairTree === 'all' || (index.count() > 0 && (await tree.isEmpty()));
+    const everyLink = opened.fresh || config.repairTree === 'all';
     const repair = await registry.repairTree(everyLink ? undefined : opened.touched);
     for (const record of repair.missingBlobs) {
       log.error({ name: record.name, version: record.version, digest: record.digest }, 'published version has no blob; run fsck');

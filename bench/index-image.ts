@@ -1,4 +1,5 @@
 import type { FirmwareRecord } from '../src/firmware/firmware-record.js';
+import { reserveRoom } from '../src/index/database-room.js';
 import { migrate } from '../src/index/schema.js';
 import { isPrerelease, precedenceKey } from '../src/index/precedence.js';
 import { writeSnapshot } from '../src/index/snapshot-file.js';
@@ -26,6 +27,7 @@ export async function writeIndexImage(file: string, records: Iterable<FirmwareRe
     row.free();
     label.free();
     db.exec('COMMIT');
+    reserveRoom(db);
     await writeSnapshot(file, db.export());
     return id;
   } finally {

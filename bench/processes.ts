@@ -7,6 +7,7 @@ export interface Server {
   child: ChildProcess;
   /** Largest resident set size seen since start or the last reset, in MiB (sampled every 50 ms). */
   peakRssMiB(): number;
+  currentRssMiB(): number;
   resetPeak(): void;
   stop(): Promise<void>;
 }
@@ -21,19 +22,28 @@ export async function startNodeServer(script: string | URL, args: string[], env:
   const log = openSync(logFile, 'w');
   const child = spawn(process.execPath, [path, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', log, 'inherit'] });
   closeSync(log);
+  // Sampled from the start: loading a large index is when memory peaks.
+  let peak = 0;
+  const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(child.pid))), 50);
   let url: string | undefined;
   for (let attempt = 0; !url; attempt++) {
-    if (child.exitCode !== null) throw new Error(`${path} exited with ${child.exitCode}`);
-    if (attempt > startSeconds * 20) throw new Error(`${path} did not start listening in ${startSeconds} s`);
+    if (child.exitCode !== null) {
+      clearInterval(sampler);
+      throw new Error(`${path} exited with ${child.exitCode}`);
+    }
+    if (attempt > startSeconds * 20) {
+      clearInterval(sampler);
+      child.kill('SIGKILL');
+      throw new Error(`${path} did not start listening in ${startSeconds} s`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
     url = /"url":"([^"]+)"/.exec(readFileSync(logFile, 'utf8'))?.[1];
   }
-  let peak = 0;
-  const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(child.pid))), 50);
   return {
     url,
     child,
     peakRssMiB: () => Math.max(peak, rssMiB(child.pid)),
+    currentRssMiB: () => rssMiB(child.pid),
     resetPeak: () => (peak = rssMiB(child.pid)),
     async stop() {
       clearInterval(sampler);

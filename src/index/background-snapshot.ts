@@ -26,6 +26,7 @@ export class BackgroundSnapshots {
   start(through: number): void {
     if (through < 1 || this.#running) return;
     const abort = new AbortController();
+    this.log?.info({ through }, 'index snapshot started: folding in the closed journal segments');
     const promise = (async () => {
       try {
         await this.settled();

@@ -1,4 +1,5 @@
 import { lastApplied } from './apply-change.js';
+import { reserveRoom } from './database-room.js';
 import { loadIndexReadOnly } from './index-file.js';
 import { writeSnapshot } from './snapshot-file.js';
 
@@ -18,6 +19,8 @@ if (!file || !through || !/^\d+$/.test(through)) {
 const started = performance.now();
 const { db, replay } = await loadIndexReadOnly(file, Number(through));
 const seq = lastApplied(db);
+// The snapshot carries the free room the server keeps, so loading it needs no growing copy.
+reserveRoom(db);
 const bytes = db.export();
 db.close();
 await writeSnapshot(file, bytes);

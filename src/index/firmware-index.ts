@@ -107,6 +107,7 @@ export class FirmwareIndex {
       let segment = segments.at(-1)?.number ?? 1;
       if (unsaved) {
         // The journal continues a snapshot: write the first one (or the migrated one) now.
+        reserveRoom(db, options.log);
         await writeSnapshot(absolute, db.export());
         for (const { file: replayed } of segments) await fs.rm(replayed, { force: true });
         size = 0;
@@ -245,9 +246,9 @@ export class FirmwareIndex {
     return row ? { size: Number(row[0]), createdAt: String(row[1]) } : undefined;
   }
 
-  /** How many versions point at a digest. */
-  references(digest: Digest): number {
-    return Number(this.db.exec('SELECT count(*) FROM firmware WHERE digest = ?', [digest])[0]?.values[0]?.[0] ?? 0);
+  /** Whether any version points at a digest: one index lookup, however many versions do. */
+  isReferenced(digest: Digest): boolean {
+    return this.db.exec('SELECT 1 FROM firmware WHERE digest = ? LIMIT 1', [digest]).length > 0;
   }
 
   stats(): IndexStats {

@@ -71,12 +71,12 @@ export async function collectGarbage({ store, index, tree, blobs, now }: Garbage
   for await (const digest of store.list()) {
     const inode = await inodeOf(store.pathOf(digest));
     if (inode) blobInodes.add(inode);
-    if (index.references(digest) === 0) unreferenced.push(digest);
+    if (!index.isReferenced(digest)) unreferenced.push(digest);
   }
 
   for (const digest of unreferenced) {
     await blobs.run(digest, async () => {
-      if (index.references(digest) > 0) return;
+      if (index.isReferenced(digest)) return;
       const blob = await store.stat(digest);
       if (!blob) return;
       if (Date.parse(blob.storedAt) >= cutoff) {

@@ -225,7 +225,7 @@ export class Registry {
     });
     await this.#viewWork(tree.unlink(name, version)).catch((error: unknown) => log.error({ err: error, name, version }, 'version link not removed; gc removes it'));
     await this.#blobs.run(record.digest, async () => {
-      if (index.references(record.digest) === 0) await store.delete(record.digest);
+      if (!index.isReferenced(record.digest)) await store.delete(record.digest);
     });
     return record;
   }

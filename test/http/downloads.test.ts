@@ -5,6 +5,7 @@ import test, { type ExecutionContext } from 'ava';
 import { firmwareBytes, sha256 } from '../helpers/fixtures.js';
 import { request, type RawResponse } from '../helpers/http.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry-server.js';
+import { STORES, storeEnv, storeTest, titled } from '../helpers/stores.js';
 import { storeUnpublished } from '../helpers/unpublished-blob.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -31,13 +32,16 @@ const URLS = {
   digest: (bytes: Buffer) => `/blobs/sha256/${sha256(bytes).slice(7)}`,
 };
 
+/** On both URLs, and on both stores: the answers must be byte for byte the same. */
 function both(title: string, check: (t: ExecutionContext, get: (headers?: Record<string, string>, method?: string) => Promise<RawResponse>, p: Published, kind: keyof typeof URLS) => Promise<void>) {
-  for (const kind of Object.keys(URLS) as (keyof typeof URLS)[]) {
-    test(`download (${kind} URL): ${title}`, async (t) => {
-      const published = await publishOne(t);
-      const url = `${published.registry.url}${URLS[kind](published.bytes)}`;
-      await check(t, (headers = {}, method = 'GET') => request(url, { method, headers }), published, kind);
-    });
+  for (const store of STORES) {
+    for (const kind of Object.keys(URLS) as (keyof typeof URLS)[]) {
+      storeTest(store)(titled(store, `download (${kind} URL): ${title}`), async (t) => {
+        const published = await publishOne(t, await storeEnv(store));
+        const url = `${published.registry.url}${URLS[kind](published.bytes)}`;
+        await check(t, (headers = {}, method = 'GET') => request(url, { method, headers }), published, kind);
+      });
+    }
   }
 }
 
@@ -206,25 +210,27 @@ both('If-None-Match that matches, together with Range, is 304', async (t, get, p
   t.is(answer.body.length, 0);
 });
 
-test('download: unknown names, versions and digests are 404; a malformed digest is 400; other methods 405', async (t) => {
-  const { registry, bytes } = await publishOne(t);
-  assertError(t, await registry.get('/firmware/base/9.9.9'), 404, 'NOT_FOUND');
-  assertError(t, await registry.get(`/blobs/sha256/${'0'.repeat(64)}`), 404, 'BLOB_UNKNOWN');
-  t.is((await request(`${registry.url}/blobs/sha256/${'0'.repeat(64)}`, { method: 'HEAD' })).status, 404, 'HEAD: the status, no body');
-  for (const bad of ['abc', 'A'.repeat(64), `${'0'.repeat(63)}g`, `sha256:${'0'.repeat(64)}`]) {
-    assertError(t, await registry.get(`/blobs/sha256/${bad}`), 400, 'DIGEST_INVALID');
-  }
-  const allowed: [string, string][] = [
-    ['/firmware/base/1.0.0', 'PATCH, DELETE, HEAD, GET'],
-    [`/blobs/sha256/${sha256(bytes).slice(7)}`, 'HEAD, GET'],
-  ];
-  for (const [url, allow] of allowed) {
-    const answer = await request(`${registry.url}${url}`, { method: 'PUT' });
-    t.is(answer.status, 405);
-    t.is(answer.headers.allow, allow);
-    t.is(answer.json().error.code, 'METHOD_NOT_ALLOWED');
-  }
-});
+for (const store of STORES) {
+  storeTest(store)(titled(store, 'download: unknown names, versions and digests are 404; a malformed digest is 400; other methods 405'), async (t) => {
+    const { registry, bytes } = await publishOne(t, await storeEnv(store));
+    assertError(t, await registry.get('/firmware/base/9.9.9'), 404, 'NOT_FOUND');
+    assertError(t, await registry.get(`/blobs/sha256/${'0'.repeat(64)}`), 404, 'BLOB_UNKNOWN');
+    t.is((await request(`${registry.url}/blobs/sha256/${'0'.repeat(64)}`, { method: 'HEAD' })).status, 404, 'HEAD: the status, no body');
+    for (const bad of ['abc', 'A'.repeat(64), `${'0'.repeat(63)}g`, `sha256:${'0'.repeat(64)}`]) {
+      assertError(t, await registry.get(`/blobs/sha256/${bad}`), 400, 'DIGEST_INVALID');
+    }
+    const allowed: [string, string][] = [
+      ['/firmware/base/1.0.0', 'PATCH, DELETE, HEAD, GET'],
+      [`/blobs/sha256/${sha256(bytes).slice(7)}`, 'HEAD, GET'],
+    ];
+    for (const [url, allow] of allowed) {
+      const answer = await request(`${registry.url}${url}`, { method: 'PUT' });
+      t.is(answer.status, 405);
+      t.is(answer.headers.allow, allow);
+      t.is(answer.json().error.code, 'METHOD_NOT_ALLOWED');
+    }
+  });
+}
 
 test('download: bytes the store holds but no version names are served by digest, dated when stored', async (t) => {
   const registry = await startRegistry(t);
@@ -254,15 +260,17 @@ test('download: bytes the store holds but no version names are served by digest,
   t.like(registry.logs.findLast((line) => line.path === url), { status: 412, code: 'PRECONDITION_FAILED' });
 });
 
-test('download: a large body arrives whole, through many chunks', async (t) => {
-  const registry = await startRegistry(t);
-  const bytes = firmwareBytes(5 * 1024 * 1024 + 7);
-  await registry.publish({ name: 'big', version: '1.0.0' }, bytes);
-  const answer = await registry.get('/firmware/big/1.0.0');
-  t.true(answer.body.equals(bytes));
-  const range = await registry.get('/firmware/big/1.0.0', { Range: 'bytes=1000000-4999999' });
-  t.true(range.body.equals(bytes.subarray(1_000_000, 5_000_000)), 'a large range streams too');
-});
+for (const store of STORES) {
+  storeTest(store)(titled(store, 'download: a large body arrives whole, through many chunks'), async (t) => {
+    const registry = await startRegistry(t, await storeEnv(store));
+    const bytes = firmwareBytes(5 * 1024 * 1024 + 7);
+    await registry.publish({ name: 'big', version: '1.0.0' }, bytes);
+    const answer = await registry.get('/firmware/big/1.0.0');
+    t.true(answer.body.equals(bytes));
+    const range = await registry.get('/firmware/big/1.0.0', { Range: 'bytes=1000000-4999999' });
+    t.true(range.body.equals(bytes.subarray(1_000_000, 5_000_000)), 'a large range streams too');
+  });
+}
 
 test('download: a blob cut short on disk ends the connection instead of passing as whole', async (t) => {
   const registry = await startRegistry(t);
@@ -275,19 +283,21 @@ test('download: a blob cut short on disk ends the connection instead of passing 
   assertError(t, await registry.get('/firmware/base/1.0.0', { Range: 'bytes=2000000-2000009' }), 500, 'BLOB_TRUNCATED');
 });
 
-test('download: a client that disconnects mid-body releases it, and others are served', async (t) => {
-  const registry = await startRegistry(t);
-  const bytes = firmwareBytes(16 * 1024 * 1024);
-  await registry.publish({ name: 'big', version: '1.0.0' }, bytes).catch((e) => { console.log('PUBLISH FAILED', JSON.stringify(registry.logs.slice(-3))); throw e; });
-  const { port } = new URL(registry.url);
-  const socket = net.connect(Number(port), '127.0.0.1');
-  socket.write('GET /firmware/big/1.0.0 HTTP/1.1\r\nHost: x\r\n\r\n');
-  await new Promise((resolve) => socket.once('data', resolve));
-  t.is(registry.activity().downloads, 1);
-  socket.destroy();
-  await waitFor(() => registry.activity().downloads === 0);
-  t.true((await registry.get('/firmware/big/1.0.0')).body.equals(bytes));
-});
+for (const store of STORES) {
+  storeTest(store)(titled(store, 'download: a client that disconnects mid-body releases it, and others are served'), async (t) => {
+    const registry = await startRegistry(t, await storeEnv(store));
+    const bytes = firmwareBytes(16 * 1024 * 1024);
+    await registry.publish({ name: 'big', version: '1.0.0' }, bytes).catch((e) => { console.log('PUBLISH FAILED', JSON.stringify(registry.logs.slice(-3))); throw e; });
+    const { port } = new URL(registry.url);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    socket.write('GET /firmware/big/1.0.0 HTTP/1.1\r\nHost: x\r\n\r\n');
+    await new Promise((resolve) => socket.once('data', resolve));
+    t.is(registry.activity().downloads, 1);
+    socket.destroy();
+    await waitFor(() => registry.activity().downloads === 0);
+    t.true((await registry.get('/firmware/big/1.0.0')).body.equals(bytes));
+  });
+}
 
 test('download: a client that stops reading is cut off after the idle timeout, and releases the body', async (t) => {
   const registry = await startRegistry(t, { IDLE_TIMEOUT_SECONDS: '0.5' });

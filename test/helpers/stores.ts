@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import test, { type ExecutionContext } from 'ava';
+import type { StoredBlobInfo } from '../../src/cas/blob-store.js';
 import { loadBlobStoreConfig } from '../../src/config/blob-store-config.js';
 import type { Digest } from '../../src/digest.js';
 import { openStorage } from '../../src/storage.js';
@@ -67,6 +69,22 @@ export async function storeContents(env: Record<string, string>, dataDir: string
     const blobs: Digest[] = [];
     for await (const digest of storage.store.list()) blobs.push(digest);
     return { blobs: blobs.sort(), temp: (await storage.store.listTemp()).map((entry) => entry.name) };
+  } finally {
+    storage.close();
+  }
+}
+
+/**
+ * Puts bytes in a registry's store without publishing them (what a crash or a deleted version
+ * leaves), through the store `env` configures. Resolves to what the store says of them.
+ */
+export async function putUnpublished(env: Record<string, string>, dataDir: string, bytes: Buffer): Promise<StoredBlobInfo> {
+  const storage = await openStorage(loadBlobStoreConfig(env, []), dataDir);
+  try {
+    const { digest } = await storage.store.put(Readable.from([bytes]));
+    const stored = await storage.store.stat(digest);
+    if (!stored) throw new Error(`${digest} is not stored after put`);
+    return stored;
   } finally {
     storage.close();
   }

@@ -50,7 +50,7 @@ export async function measureScale(home: string, versions: number, publishes = 2
     REGISTRY_DIR: dataDir,
     REGISTRY_DB: dbFile,
     JOURNAL_SNAPSHOT_BYTES: '64K',
-  }, log);
+  }, log, 120);
   const startSeconds = (performance.now() - started) / 1000;
   try {
     await new Promise((resolve) => setTimeout(resolve, 1000));

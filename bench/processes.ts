@@ -16,7 +16,7 @@ export interface Server {
  * `logFile`, as a server's would in production: a pipe to this process would make the bench
  * itself compete for the CPU.
  */
-export async function startNodeServer(script: string | URL, args: string[], env: Record<string, string>, logFile: string): Promise<Server> {
+export async function startNodeServer(script: string | URL, args: string[], env: Record<string, string>, logFile: string, startSeconds = 10): Promise<Server> {
   const path = typeof script === 'string' ? script : fileURLToPath(script);
   const log = openSync(logFile, 'w');
   const child = spawn(process.execPath, [path, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', log, 'inherit'] });
@@ -24,7 +24,7 @@ export async function startNodeServer(script: string | URL, args: string[], env:
   let url: string | undefined;
   for (let attempt = 0; !url; attempt++) {
     if (child.exitCode !== null) throw new Error(`${path} exited with ${child.exitCode}`);
-    if (attempt > 200) throw new Error(`${path} did not start listening`);
+    if (attempt > startSeconds * 20) throw new Error(`${path} did not start listening in ${startSeconds} s`);
     await new Promise((resolve) => setTimeout(resolve, 50));
     url = /"url":"([^"]+)"/.exec(readFileSync(logFile, 'utf8'))?.[1];
   }

@@ -79,7 +79,7 @@ try {
     try {
       scale.push(await measureScale(scaleHome, versions));
     } finally {
-      await fs.rm(scaleHome, { recursive: true, force: true });
+      await fs.rm(scaleHome, { recursive: true, force: true, maxRetries: 5 });
     }
   }
   printScale(scale);

@@ -78,7 +78,7 @@ export async function fsck({ store, view, records, reread }: FsckSources, onProg
     }
     if (size !== record.size) suspects.push({ record, problem: `wrong size: ${label} is recorded as ${record.size} bytes, its blob holds ${size}` });
     if (view && !(await view.isLinked(record))) {
-      report.notes.push(`version link ${record.name}/${record.version}/firmware.bin is missing or not the blob: a registry started with REPAIR_TREE=all on this data re-makes it (a backup without a tree gets it back by itself)`);
+      report.notes.push(`version link ${record.name}/${record.version}/firmware.bin is missing or not the blob: a registry started with REPAIR_TREE=all on this data re-makes it`);
     }
   }
   const now = suspects.length > 0 ? await reread() : [];

@@ -39,7 +39,7 @@ const DRAIN_MS = 10_000;
  *      older than S3_TEMP_GRACE_SECONDS (other registries may share the bucket);
  *   4. with a version tree, bring the links of the versions the journal replayed up to date
  *      (the only ones that can lag after a crash); every link when the index is new or from an
- *      older release, when the tree is empty (a restored backup), or when REPAIR_TREE=all asks;
+ *      older release, or when REPAIR_TREE=all asks (a restored backup, which has no tree);
  *   5. listen, and write `<REGISTRY_DB>.pid` for whoever sends signals.
  */
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
@@ -59,7 +59,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     const leftovers = await storage.clearTemp();
     const registry = new Registry({ store, index, view, log });
     const { opened } = index;
-    const everyLink = opened.fresh || config.repairTree === 'all' || (index.count() > 0 && (await registry.viewIsEmpty()));
+    const everyLink = opened.fresh || config.repairTree === 'all';
     const repair = await registry.repairTree(everyLink ? undefined : opened.touched);
     for (const record of repair.missingBlobs) {
       log.error({ name: record.name, version: record.version, digest: record.digest }, 'published version has no blob; run fsck');

@@ -68,12 +68,6 @@ export class VersionTree implements VersionView {
     }
   }
 
-  /** Whether the tree has no version at all (a restored backup, which holds no tree). */
-  async isEmpty(): Promise<boolean> {
-    for await (const _ of this.list()) return false;
-    return true;
-  }
-
   /** Every name and version that has a folder in the tree (dot folders are the store's). */
   async *list(): AsyncIterable<{ name: string; version: string }> {
     for (const name of await fs.readdir(this.root)) {

@@ -107,5 +107,7 @@ test('readme: the backup procedure, run as written beside a running registry, ma
   t.is((JSON.parse(listed) as unknown[]).length, versions.size, listed);
   for (const [version, bytes] of versions) {
     t.true((await request(`${restored.url}/firmware/base/${version}`)).body.equals(bytes), `base ${version} downloads from the restored copy`);
+    const link = path.join(app, '..', 'spore-backup', 'registry', 'base', version, 'firmware.bin');
+    t.true(bytes.equals(await fs.readFile(link)), `the restored copy has its tree back: base/${version}`);
   }
 });

@@ -27,7 +27,7 @@ export class Metrics {
   });
   readonly persistSeconds = new client.Histogram({
     name: 'spore_index_persist_seconds',
-    help: 'Time to write one index snapshot (export, write, fsync, rename, fsync folder)',
+    help: 'Time to append one group of index changes to the journal and fdatasync it',
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [this.registry],
   });

@@ -5,6 +5,7 @@ import { applyChange, lastApplied } from './apply-change.js';
 import type { BackgroundSnapshots } from './background-snapshot.js';
 import { reserveRoom } from './database-room.js';
 import type { IndexChange } from './index-change.js';
+import type { IndexTotals } from './index-totals.js';
 import type { JournalAppender } from './journal-appender.js';
 import { encodeEntries } from './journal-codec.js';
 
@@ -38,7 +39,7 @@ export class ChangeCommitter {
     private readonly db: Database,
     private readonly journal: JournalAppender,
     private readonly snapshots: BackgroundSnapshots,
-    private readonly options: { snapshotAfterBytes: number; log?: Logger; onApplied: (change: IndexChange) => void },
+    private readonly options: { snapshotAfterBytes: number; log?: Logger; totals: IndexTotals },
   ) {
     this.#seq = lastApplied(db);
   }
@@ -80,8 +81,9 @@ export class ChangeCommitter {
       this.appends++;
       this.onAppend((performance.now() - started) / 1000);
       for (const { seq, change } of entries) {
+        const count = this.options.totals.before(change);
         applyChange(this.db, seq, change);
-        this.options.onApplied(change);
+        count();
       }
       this.#seq = first + entries.length - 1;
       for (const { resolve } of accepted) resolve();

@@ -270,11 +270,6 @@ export class Registry {
     return repairTree({ index, store, view }, only);
   }
 
-  /** Whether the version view has no version at all (a restored backup); false without a view. */
-  async viewIsEmpty(): Promise<boolean> {
-    return (await this.deps.view?.isEmpty()) ?? false;
-  }
-
   async #link(record: FirmwareRecord): Promise<void> {
     await this.deps.view?.link(record);
   }

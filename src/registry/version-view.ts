@@ -17,8 +17,6 @@ export interface VersionView {
   exists(name: string, version: string): Promise<boolean>;
   /** Whether the version's entry is there and shows exactly its bytes. */
   isLinked(record: LinkTarget): Promise<boolean>;
-  /** Whether the view has no version at all (a restored backup has none). */
-  isEmpty(): Promise<boolean>;
   /**
    * Prepares a pruning of the entries of versions that are not published: what tells the
    * view's own entries from foreign files is taken now, before gc removes any blob.

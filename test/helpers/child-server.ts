@@ -21,10 +21,11 @@ export function spawnServer(t: ExecutionContext, cwd: string, env: Record<string
 
 /**
  * A command line that starts a server, run by the shell as written (a README line), on a free
- * loopback port unless the line names one; killed when the test ends.
+ * loopback port unless the line names one; killed when the test ends. `exec env` keeps the
+ * server's PID the child's and lets the line begin with VAR=value, as a reader would type it.
  */
 export function spawnShellServer(t: ExecutionContext, cwd: string, line: string, env: Record<string, string> = {}): Promise<ChildServer> {
-  return spawnListening(t, cwd, 'sh', ['-c', `exec ${line}`], env);
+  return spawnListening(t, cwd, 'sh', ['-c', `exec env ${line}`], env);
 }
 
 async function spawnListening(t: ExecutionContext, cwd: string, command: string, args: string[], env: Record<string, string>): Promise<ChildServer> {

@@ -121,7 +121,13 @@ test('index: remove, references and stats', async (t) => {
   await index.remove('base', '1.0.0');
   t.true(isRegistryError(await t.throwsAsync(index.remove('base', '1.0.0')), 'NOT_FOUND'));
   t.is(index.count(), 2);
-  t.is(index.references(shared), 1);
+  t.deepEqual(index.stats(), { versions: 2, distinctDigests: 2, logicalBytes: 15, storedBytes: 15 }, 'the shared bytes are still stored');
+  await index.remove('other', '1.0.0');
+  t.deepEqual(index.stats(), { versions: 1, distinctDigests: 1, logicalBytes: 10, storedBytes: 10 });
+  await index.close();
+  const reopened = await openIndex(t, index.file);
+  t.deepEqual(reopened.stats(), { versions: 1, distinctDigests: 1, logicalBytes: 10, storedBytes: 10 }, 'counted the same from the files');
+  t.is(reopened.references(shared), 1);
 });
 
 test('index: a second open of the same file is refused with INDEX_LOCKED', async (t) => {

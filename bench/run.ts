@@ -10,6 +10,7 @@ import { measureIndex } from './index-queries.js';
 import { measureScale, printScale, type ScaleRow } from './index-scale.js';
 import { findNginx, startNginx } from './nginx.js';
 import { startNodeServer, type Server } from './processes.js';
+import { benchS3 } from './s3.js';
 import { loadGenerator, type LoadGenerator } from './wrk.js';
 
 /**
@@ -23,6 +24,8 @@ import { loadGenerator, type LoadGenerator } from './wrk.js';
  *   upload     a 256 MiB multipart publish against read + SHA-256 + write + fsync in one
  *              pipeline; the peak RSS while 600 MiB are uploaded; 200 concurrent publishes of
  *              small identical firmware under different versions (the CI pattern)
+ *   s3         the same on a real Ceph RGW (BLOB_STORE=s3), beside radosgw itself and the SDK's
+ *              own multipart upload (see s3.ts); skipped where Ceph cannot run
  *   scale      the index at 1k and 100k versions (and 1M with `npm run bench -- --million`):
  *              start-up, RSS, publish-by-digest latency, the longest wait of a polling device
  *              while publishes and snapshots run, a label query and an update check
@@ -60,6 +63,7 @@ try {
   await downloads(registry, files);
   await upload(registry, files);
   await registry.stop();
+  rows.push(...(await benchS3({ randomFile, publishFile, rate, sideBySide, timed, median, compare, fmt }, home, files, UPLOAD_MIB)));
   // Last, in this process: the servers are done and the CPU is free.
   for (const timing of await measureIndex()) {
     rows.push({

@@ -1,9 +1,9 @@
 import { pipeline } from 'node:stream/promises';
+import type { BlobStore } from './cas/blob-store.js';
 import { DigestHasher, type Digest } from './digest.js';
-import type { FsBlobStore } from './cas/fs-blob-store.js';
 import { isRegistryError } from './errors.js';
 import type { FirmwareRecord } from './firmware/firmware-record.js';
-import type { VersionTree } from './version-tree.js';
+import type { VersionView } from './registry/version-view.js';
 
 export interface FsckProgress {
   blobsDone: number;
@@ -25,8 +25,9 @@ export interface FsckReport {
 }
 
 export interface FsckSources {
-  store: FsBlobStore;
-  tree: VersionTree;
+  store: BlobStore;
+  /** The version tree, beside the file-system store; none with an object store. */
+  view: VersionView | undefined;
   /** The index rows as fsck started. */
   records: FirmwareRecord[];
   /** The index rows as they are now: a running registry may have deleted some meanwhile. */
@@ -35,15 +36,16 @@ export interface FsckSources {
 
 /**
  * Checks that the bytes are what the index says (read-only; safe beside a running registry):
- *   1. every blob is re-hashed and must hash to its own name (bit rot, a flipped byte); a blob
- *      gone by the time it is read was deleted meanwhile, which is no damage;
+ *   1. every blob is re-hashed, streamed from the store, and must hash to its own name (bit rot,
+ *      a flipped byte); a blob gone by the time it is read was deleted meanwhile, no damage;
  *   2. every index row must have its blob, of its recorded size; a row that fails is checked
  *      again against the index as it is now, since a registry deletes the row before the blob
  *      and the rows fsck started with may be a moment old;
- *   3. version links that are missing or not the blob, blobs no row references, and files in
- *      .tmp are notes: the tree is derived (a backup rightly has none), the rest is gc's.
+ *   3. version links that are missing or not the blob (with a view), blobs no row references,
+ *      and temp entries are notes: the tree is derived (a backup rightly has none), the rest
+ *      is gc's.
  */
-export async function fsck({ store, tree, records, reread }: FsckSources, onProgress: (progress: FsckProgress) => void = () => {}): Promise<FsckReport> {
+export async function fsck({ store, view, records, reread }: FsckSources, onProgress: (progress: FsckProgress) => void = () => {}): Promise<FsckReport> {
   const report: FsckReport = { problems: [], notes: [], blobs: 0, bytes: 0 };
   const sizes = new Map<Digest, number>();
   for await (const digest of store.list()) {
@@ -75,7 +77,7 @@ export async function fsck({ store, tree, records, reread }: FsckSources, onProg
       continue;
     }
     if (size !== record.size) suspects.push({ record, problem: `wrong size: ${label} is recorded as ${record.size} bytes, its blob holds ${size}` });
-    if (!(await tree.isLinked(record.name, record.version, store.pathOf(record.digest)))) {
+    if (view && !(await view.isLinked(record))) {
       report.notes.push(`version link ${record.name}/${record.version}/firmware.bin is missing or not the blob: a registry started with REPAIR_TREE=all on this data re-makes it`);
     }
   }
@@ -90,12 +92,12 @@ export async function fsck({ store, tree, records, reread }: FsckSources, onProg
   for (const [digest, size] of sizes) {
     if (!referenced.has(digest)) report.notes.push(`unreferenced blob ${digest} (${size} bytes): no version publishes it; gc removes it`);
   }
-  for (const entry of await store.listTemp()) report.notes.push(`temp file .tmp/${entry.name}: an upload in flight, or left by a crash`);
+  for (const entry of await store.listTemp()) report.notes.push(`temp entry ${entry.name}: an upload in flight, or left by a crash`);
   return report;
 }
 
 /** The blob's digest as its bytes say, or undefined when it is gone (deleted meanwhile). */
-async function hashOf(store: FsBlobStore, digest: Digest, onBytes: (bytes: number) => void): Promise<Digest | undefined> {
+async function hashOf(store: BlobStore, digest: Digest, onBytes: (bytes: number) => void): Promise<Digest | undefined> {
   const hasher = new DigestHasher();
   let bytes;
   try {

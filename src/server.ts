@@ -1,6 +1,5 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { FsBlobStore } from './cas/fs-blob-store.js';
 import type { Config } from './config/config.js';
 import { WriteTokens } from './auth/write-tokens.js';
 import { createFacade, type Facade } from './http/app.js';
@@ -10,7 +9,7 @@ import type { Logger } from './log.js';
 import { writePidFile } from './pid-file.js';
 import { checkPortFree } from './port-check.js';
 import { Registry } from './registry/registry.js';
-import { VersionTree } from './version-tree.js';
+import { openStorage, type Storage } from './storage.js';
 
 export interface RunningServer {
   /** `http://host:port`, with the port actually bound (useful with port 0). */
@@ -32,22 +31,33 @@ const DRAIN_MS = 10_000;
 /**
  * Opens the data and serves it. Start-up, in order:
  *   1. check the port is free, before anything is created on disk;
- *   2. take the index (its lock keeps a second registry away from the same data) and replay
- *      its journal;
- *   3. empty `.tmp`: nothing can be in flight in a registry that is not running yet;
- *   4. bring the version links of the versions the journal replayed up to date (the only ones
- *      that can lag after a crash); every link when the index is new or from an older release,
- *      or when REPAIR_TREE=all asks (a restored backup, which has no tree);
+ *   2. open the blob store: a bucket that is missing or refuses the credentials stops start-up
+ *      here, in one line;
+ *   3. take the index (its lock keeps a second registry away from the same data) and replay
+ *      its journal; then clear the store's temp area: empty `.tmp` (nothing can be in flight in
+ *      a registry that is not running yet), or sweep a bucket's temp keys and multipart uploads
+ *      older than S3_TEMP_GRACE_SECONDS (other registries may share the bucket);
+ *   4. with a version tree, bring the links of the versions the journal replayed up to date
+ *      (the only ones that can lag after a crash); every link when the index is new or from an
+ *      older release, or when REPAIR_TREE=all asks (a restored backup, which has no tree);
  *   5. listen, and write `<REGISTRY_DB>.pid` for whoever sends signals.
  */
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   await checkPortFree(config.port, config.host);
-  const index = await FirmwareIndex.open(config.registryDb, { log, snapshotAfterBytes: config.journalSnapshotBytes });
+  // The store first: a bucket that is missing or refuses the credentials stops start-up
+  // before anything is created on disk.
+  const storage = await openStorage(config.blobStore, config.registryDir);
+  let index: FirmwareIndex;
   try {
-    const store = await FsBlobStore.open(config.registryDir);
-    const leftovers = await store.emptyTemp();
-    const tree = new VersionTree(store.root, (suffix) => store.tempPath(suffix));
-    const registry = new Registry({ store, index, tree, log });
+    index = await FirmwareIndex.open(config.registryDb, { log, snapshotAfterBytes: config.journalSnapshotBytes });
+  } catch (error) {
+    storage.close();
+    throw error;
+  }
+  try {
+    const { store, view } = storage;
+    const leftovers = await storage.clearTemp();
+    const registry = new Registry({ store, index, view, log });
     const { opened } = index;
     const everyLink = opened.fresh || config.repairTree === 'all';
     const repair = await registry.repairTree(everyLink ? undefined : opened.touched);
@@ -109,7 +119,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     log.info(
       {
         url,
-        registryDir: store.root,
+        blobs: storage.location,
         registryDb: index.file,
         versions: index.stats().versions,
         tokens: tokens.count,
@@ -136,15 +146,16 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           log.error({ err: error }, 'write tokens not reloaded');
         }
       },
-      close: () => (closing ??= shutdown(server, facade, index, log).finally(removePidFile)),
+      close: () => (closing ??= shutdown(server, facade, index, storage, log).finally(removePidFile)),
     };
   } catch (error) {
+    storage.close();
     await index.close();
     throw error;
   }
 }
 
-async function shutdown(server: http.Server, facade: Facade, index: FirmwareIndex, log: Logger): Promise<void> {
+async function shutdown(server: http.Server, facade: Facade, index: FirmwareIndex, storage: Storage, log: Logger): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   // Connections lingering after a refusal only discard bytes: nothing to finish there.
   facade.closeLingering();
@@ -158,6 +169,7 @@ async function shutdown(server: http.Server, facade: Facade, index: FirmwareInde
   }, DRAIN_MS);
   await closed;
   clearTimeout(cut);
+  storage.close();
   await index.close();
   log.info({}, 'spore-registry stopped');
 }

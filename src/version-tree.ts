@@ -1,7 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { FsBlobStore } from './cas/fs-blob-store.js';
 import { isErrnoCode } from './errors.js';
 import { isValidName, isValidVersion } from './firmware/identifiers.js';
+import type { LinkTarget, PruneOptions, PruneReport, VersionView } from './registry/version-view.js';
 
 /**
  * The seed's human-readable view of the store: `<root>/<name>/<version>/firmware.bin`, each a
@@ -11,11 +13,13 @@ import { isValidName, isValidVersion } from './firmware/identifiers.js';
  * A blob with more versions than the file system allows links for (65,000 on ext4) is
  * copied into the view instead: the view must never stop a publish.
  */
-export class VersionTree {
-  constructor(
-    readonly root: string,
-    private readonly tempPath: (suffix: string) => string,
-  ) {}
+export class VersionTree implements VersionView {
+  readonly root: string;
+
+  /** The tree over `store`'s data folder: links are made from its blobs through its temp folder. */
+  constructor(private readonly store: FsBlobStore) {
+    this.root = store.root;
+  }
 
   pathOf(name: string, version: string): string {
     // The last guard before the file system: only checked names and versions become paths.
@@ -26,12 +30,13 @@ export class VersionTree {
   }
 
   /**
-   * Points `<name>/<version>/firmware.bin` at `blobPath`. The link is made under a temp name
-   * and renamed into place, so the name never shows a missing or half-made file.
+   * Points `<name>/<version>/firmware.bin` at the record's blob. The link is made under a temp
+   * name and renamed into place, so the name never shows a missing or half-made file.
    */
-  async link(name: string, version: string, blobPath: string): Promise<void> {
+  async link({ name, version, digest }: LinkTarget): Promise<void> {
     const target = this.pathOf(name, version);
-    const temp = this.tempPath('link');
+    const blobPath = this.store.pathOf(digest);
+    const temp = this.store.tempPath('link');
     try {
       await fs.link(blobPath, temp);
     } catch (error) {
@@ -82,15 +87,49 @@ export class VersionTree {
    * Whether the version's file is the blob: the same inode, or (where the blob had no links
    * left) a copy of its size that nothing else links to.
    */
-  async isLinked(name: string, version: string, blobPath: string): Promise<boolean> {
+  async isLinked({ name, version, digest }: LinkTarget): Promise<boolean> {
     try {
-      const [link, blob] = await Promise.all([fs.stat(this.pathOf(name, version)), fs.stat(blobPath)]);
+      const [link, blob] = await Promise.all([fs.stat(this.pathOf(name, version)), fs.stat(this.store.pathOf(digest))]);
       if (link.ino === blob.ino && link.dev === blob.dev) return true;
       return link.isFile() && link.nlink === 1 && link.size === blob.size && blob.nlink >= MAX_LINKS_SEEN;
     } catch (error) {
       if (isErrnoCode(error, 'ENOENT', 'ENOTDIR')) return false;
       throw error;
     }
+  }
+
+  /**
+   * Links of versions that are not published, when they are hard links to a stored blob (made
+   * by this registry) and older than the cutoff; any other file in the tree (a copied-in Go
+   * registry tree, say) is left alone and counted. The inode of every blob is taken now, before
+   * gc removes any: a link gc may remove must be one of them.
+   */
+  async preparePrune(): Promise<(options: PruneOptions) => Promise<PruneReport>> {
+    const blobInodes = new Set<string>();
+    for await (const digest of this.store.list()) {
+      const inode = await inodeOf(this.store.pathOf(digest));
+      if (inode) blobInodes.add(inode);
+    }
+    return async ({ isPublished, cutoff, dryRun }) => {
+      const report: PruneReport = { links: [], youngLinks: 0, foreignFiles: 0 };
+      for await (const { name, version } of this.list()) {
+        if (isPublished(name, version)) continue;
+        const link = await this.describe(name, version);
+        if (!link || !blobInodes.has(link.inode)) {
+          report.foreignFiles++;
+          continue;
+        }
+        if (link.since >= cutoff) {
+          report.youngLinks++;
+          continue;
+        }
+        // Published again meanwhile (a publish makes its link after the row is durable).
+        if (isPublished(name, version)) continue;
+        report.links.push({ name, version });
+        if (!dryRun) await this.unlink(name, version);
+      }
+      return report;
+    };
   }
 
   async exists(name: string, version: string): Promise<boolean> {
@@ -125,7 +164,7 @@ export function inodeKey(stat: { dev: number; ino: number }): string {
  */
 const MAX_LINKS_SEEN = 65_000;
 
-export async function inodeOf(file: string): Promise<string | undefined> {
+async function inodeOf(file: string): Promise<string | undefined> {
   try {
     return inodeKey(await fs.stat(file));
   } catch (error) {

@@ -20,6 +20,7 @@ test('config: the defaults serve ./registry and ./registry.db on port 3002', (t)
     repairTree: 'changed',
     minUploadRate: 64 * 1024,
     uploadRateWindowMs: 30_000,
+    blobStore: { kind: 'fs' },
   });
 });
 
@@ -62,4 +63,24 @@ test('config: every problem is reported at once', (t) => {
   t.throws(() => loadConfig({ MIN_UPLOAD_RATE: 'fast' }), { instanceOf: ConfigError });
   t.throws(() => loadConfig({ MIN_UPLOAD_RATE: '-1' }), { instanceOf: ConfigError });
   t.throws(() => loadConfig({ MIN_UPLOAD_RATE_WINDOW_SECONDS: '0' }), { instanceOf: ConfigError });
+});
+
+test('config: BLOB_STORE=s3 takes the bucket and its settings; credentials only when both keys are given', (t) => {
+  const env = { BLOB_STORE: 's3', S3_BUCKET: 'firmware', S3_ENDPOINT: 'http://127.0.0.1:7480', S3_PREFIX: 'spore/', S3_FORCE_PATH_STYLE: 'true', S3_TEMP_GRACE_SECONDS: '0' };
+  t.deepEqual(loadConfig(env).blobStore, {
+    kind: 's3',
+    s3: { bucket: 'firmware', endpoint: 'http://127.0.0.1:7480', region: 'us-east-1', prefix: 'spore/', forcePathStyle: true, checksums: 'WHEN_REQUIRED' },
+    tempGraceMs: 0,
+  });
+  const keyed = loadConfig({ ...env, AWS_ACCESS_KEY_ID: 'id', AWS_SECRET_ACCESS_KEY: 'secret', S3_REGION: 'eu-west-1', S3_CHECKSUMS: 'WHEN_SUPPORTED' }).blobStore;
+  t.like(keyed, { s3: { credentials: { accessKeyId: 'id', secretAccessKey: 'secret' }, region: 'eu-west-1', checksums: 'WHEN_SUPPORTED' } });
+  t.like(loadConfig({ BLOB_STORE: 's3', S3_BUCKET: 'firmware' }).blobStore, { tempGraceMs: 3_600_000, s3: { forcePathStyle: false, prefix: '' } });
+});
+
+test('config: every problem with the S3 settings is reported with the others', (t) => {
+  const s3 = { BLOB_STORE: 's3', S3_ENDPOINT: 'ceph:7480', S3_PREFIX: '/spore', S3_FORCE_PATH_STYLE: 'yes', S3_CHECKSUMS: 'ALWAYS', S3_TEMP_GRACE_SECONDS: 'soon', PORT: 'x' };
+  t.is(t.throws(() => loadConfig(s3), { instanceOf: ConfigError })?.problems.length, 7, 'the missing bucket is one of them');
+  t.is(t.throws(() => loadConfig({ BLOB_STORE: 's3', S3_BUCKET: 'No_Such' }), { instanceOf: ConfigError })?.problems.length, 1);
+  t.is(t.throws(() => loadConfig({ BLOB_STORE: 'disk' }), { instanceOf: ConfigError })?.problems.length, 1);
+  t.regex(t.throws(() => loadConfig({ S3_BUCKET: 'firmware' }), { instanceOf: ConfigError })?.message ?? '', /BLOB_STORE/, 'S3 settings without BLOB_STORE=s3');
 });

@@ -26,14 +26,14 @@ async function registryWithTwoVersions(t: ExecutionContext) {
   const dataDir = path.join(home, 'registry');
   const dbFile = path.join(home, 'registry.db');
   const store = await FsBlobStore.open(dataDir);
-  return { url: server.url, dbFile, store, tree: new VersionTree(store.root, (suffix) => store.tempPath(suffix)) };
+  return { url: server.url, dbFile, store, view: new VersionTree(store) };
 }
 
 test('fsck: a version deleted between listing the blobs and hashing them is not damage', async (t) => {
-  const { url, dbFile, store, tree } = await registryWithTwoVersions(t);
+  const { url, dbFile, store, view } = await registryWithTwoVersions(t);
   const records = await FirmwareIndex.readSnapshot(dbFile);
   let deleted = false;
-  const report = await fsck({ store, tree, records, reread: () => FirmwareIndex.readSnapshot(dbFile) }, () => {
+  const report = await fsck({ store, view, records, reread: () => FirmwareIndex.readSnapshot(dbFile) }, () => {
     // The first report comes after the blobs are listed and before any is hashed.
     if (deleted) return;
     deleted = true;
@@ -44,10 +44,10 @@ test('fsck: a version deleted between listing the blobs and hashing them is not 
 });
 
 test('fsck: a version deleted after fsck read the index is not damage', async (t) => {
-  const { url, dbFile, store, tree } = await registryWithTwoVersions(t);
+  const { url, dbFile, store, view } = await registryWithTwoVersions(t);
   const records = await FirmwareIndex.readSnapshot(dbFile);
   t.is((await request(`${url}/firmware/base/2.0.0`, { method: 'DELETE' })).status, 204);
-  const report = await fsck({ store, tree, records, reread: () => FirmwareIndex.readSnapshot(dbFile) });
+  const report = await fsck({ store, view, records, reread: () => FirmwareIndex.readSnapshot(dbFile) });
   t.deepEqual(report.problems, []);
   t.is(report.blobs, 1);
 });

@@ -52,6 +52,28 @@ export interface BlobStore {
 
   /** Every stored digest, in no particular order. */
   list(): AsyncIterable<Digest>;
+
+  /**
+   * Resolves when the store answers and takes writes (health checks). Rejects with UNAVAILABLE
+   * and `reason` otherwise; never changes anything.
+   */
+  check(): Promise<void>;
+
+  /**
+   * What is in the temp area: uploads in flight, and what crashed ones left, with when each
+   * was begun. Callers remove only entries older than a grace period longer than any upload.
+   */
+  listTemp(): Promise<TempEntry[]>;
+
+  /** Removes one entry of `listTemp`; never a blob. Removing one that is gone succeeds. */
+  removeTemp(name: string): Promise<void>;
+}
+
+export interface TempEntry {
+  /** Opaque to callers: what `removeTemp` takes. */
+  name: string;
+  /** When the entry was begun or last written, in ms since the epoch. */
+  modifiedAt: number;
 }
 
 export interface BlobReader {

@@ -5,7 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { isErrnoCode, RegistryError } from '../errors.js';
-import type { BlobReader, BlobStore, ByteRange, Expectation, PutResult, StagedBlob, StoredBlobInfo } from './blob-store.js';
+import type { BlobReader, BlobStore, ByteRange, Expectation, PutResult, StagedBlob, StoredBlobInfo, TempEntry } from './blob-store.js';
 import { DescriptorCache, type Lease } from './descriptor-cache.js';
 import { digestHex, isDigest, type Digest } from '../digest.js';
 import { fsyncDir } from '../fsync-dir.js';
@@ -180,8 +180,18 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
+  /** The temp folder takes writes: UNAVAILABLE with the errno otherwise. */
+  async check(): Promise<void> {
+    try {
+      await fs.access(this.tempDir, fs.constants.W_OK);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unknown';
+      throw new RegistryError('UNAVAILABLE', `the data folder does not take writes (${code})`, { cause: code }, { cause: error });
+    }
+  }
+
   /** What is in the temp folder, with when each entry was last written to. */
-  async listTemp(): Promise<{ name: string; modifiedAt: number }[]> {
+  async listTemp(): Promise<TempEntry[]> {
     const names = await readdirOrNone(this.tempDir);
     const entries = await Promise.all(
       names.map(async (name) => {

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { RegistryError } from '../errors.js';
 import { KeyedLock } from '../keyed-lock.js';
-import type { BlobReader, BlobStore, ByteRange, Expectation, PutResult, StagedBlob, StoredBlobInfo } from './blob-store.js';
+import type { BlobReader, BlobStore, ByteRange, Expectation, PutResult, StagedBlob, StoredBlobInfo, TempEntry } from './blob-store.js';
 import { digestHex, isDigest, type Digest } from '../digest.js';
 import { S3BlobReader } from './s3-blob-reader.js';
 import { S3Bucket } from './s3-bucket.js';
@@ -13,13 +13,11 @@ import { S3ReadStream, type FetchRange } from './s3-read-stream.js';
 import { uploadHashed } from './s3-upload.js';
 import { commitStaged, TempStagedBlob } from './staged-blob.js';
 
-/** A temp entry: a staged object, or a multipart upload that was never completed. */
-export interface S3TempEntry {
-  /** `<uuid>` for a staged object; `<key below the prefix>#<upload id>` for an upload. */
-  name: string;
-  /** When the object was written or the upload begun, in ms since the epoch. */
-  modifiedAt: number;
-}
+/**
+ * A temp entry: a staged object (`<uuid>`), or a multipart upload that was never completed
+ * (`<key below the prefix>#<upload id>`).
+ */
+export type S3TempEntry = TempEntry;
 
 /**
  * The object-store blob store: any S3-compatible server. Layout, below `prefix` in one bucket:
@@ -59,6 +57,11 @@ export class S3BlobStore implements BlobStore {
       throw error;
     }
     return new S3BlobStore(client, bucket, config.prefix ?? '', tuning);
+  }
+
+  /** The bucket exists and takes the credentials: UNAVAILABLE with the reason otherwise. */
+  check(): Promise<void> {
+    return this.bucket.check();
   }
 
   /** Closes the connections to the store; no calls after it. */

@@ -19,7 +19,7 @@ export interface S3StoreConfig {
    */
   checksums?: 'WHEN_REQUIRED' | 'WHEN_SUPPORTED';
   /** Unset: the SDK's usual chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profiles, roles). */
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   tuning?: Partial<S3Tuning>;
 }
 

@@ -1,8 +1,7 @@
-import { FsBlobStore } from '../cas/fs-blob-store.js';
 import type { Environment } from '../config/config.js';
 import { fsck } from '../fsck.js';
 import { FirmwareIndex } from '../index/firmware-index.js';
-import { VersionTree } from '../version-tree.js';
+import { openStorage } from '../storage.js';
 import { CliError } from './cli-error.js';
 import { localData } from './local-data.js';
 import { progressBar, type Progress } from './progress.js';
@@ -13,16 +12,20 @@ import { progressBar, type Progress } from './progress.js';
  * standard output; exit status 1 when there is any.
  */
 export async function fsckCommand(options: { dir?: string; db?: string }, env: Environment, print: (line: string) => void, note: (line: string) => void): Promise<void> {
-  const { dir, db } = await localData(options, env);
-  const store = await FsBlobStore.openExisting(dir);
-  const tree = new VersionTree(store.root, (suffix) => store.tempPath(suffix));
+  const { dir, db, blobStore } = await localData(options, env);
+  const { store, view, close } = await openStorage(blobStore, dir, { existing: true });
   const records = await FirmwareIndex.readSnapshot(db);
   let bar: Progress | undefined;
-  const report = await fsck({ store, tree, records, reread: () => FirmwareIndex.readSnapshot(db) }, (progress) => {
-    bar ??= progressBar('fsck', progress.bytesTotal);
-    bar.update(progress.bytesDone);
-  });
-  bar?.stop();
+  let report;
+  try {
+    report = await fsck({ store, view, records, reread: () => FirmwareIndex.readSnapshot(db) }, (progress) => {
+      bar ??= progressBar('fsck', progress.bytesTotal);
+      bar.update(progress.bytesDone);
+    });
+  } finally {
+    bar?.stop();
+    close();
+  }
   for (const problem of report.problems) print(problem);
   for (const line of report.notes) note(line);
   const summary = `fsck: ${records.length} versions, ${report.blobs} blobs, ${(report.bytes / 1024 / 1024).toFixed(1)} MiB re-hashed`;

@@ -1,11 +1,10 @@
-import { FsBlobStore } from '../cas/fs-blob-store.js';
 import type { Environment } from '../config/config.js';
 import { isRegistryError } from '../errors.js';
 import { FirmwareIndex } from '../index/firmware-index.js';
 import { silentLogger } from '../log.js';
 import { DEFAULT_GRACE_MS, type GarbageReport } from '../registry/garbage.js';
 import { Registry } from '../registry/registry.js';
-import { VersionTree } from '../version-tree.js';
+import { openStorage } from '../storage.js';
 import { CliError } from './cli-error.js';
 import { localData } from './local-data.js';
 import { failure, type RegistryClient } from './registry-client.js';
@@ -39,7 +38,7 @@ export async function gcCommand(client: RegistryClient | undefined, options: GcO
     });
   }
 
-  const { dir, db } = await localData(options, env);
+  const { dir, db, blobStore } = await localData(options, env);
   let index: FirmwareIndex;
   try {
     index = await FirmwareIndex.open(db);
@@ -50,11 +49,14 @@ export async function gcCommand(client: RegistryClient | undefined, options: GcO
     throw error;
   }
   try {
-    const store = await FsBlobStore.open(dir);
-    const tree = new VersionTree(store.root, (suffix) => store.tempPath(suffix));
-    const registry = new Registry({ store, index, tree, log: silentLogger });
-    const report = await registry.collectGarbage({ dryRun: options.dryRun, graceMs: options.graceMs ?? DEFAULT_GRACE_MS });
-    printReport(print, options.dryRun, report);
+    const { store, view, close } = await openStorage(blobStore, dir);
+    try {
+      const registry = new Registry({ store, index, view, log: silentLogger });
+      const report = await registry.collectGarbage({ dryRun: options.dryRun, graceMs: options.graceMs ?? DEFAULT_GRACE_MS });
+      printReport(print, options.dryRun, report);
+    } finally {
+      close();
+    }
   } finally {
     await index.close();
   }
@@ -65,7 +67,7 @@ type PrintableReport = Omit<GarbageReport, 'dryRun' | 'blobs'> & { blobs: { dige
 function printReport(print: (line: string) => void, dryRun: boolean, report: PrintableReport): void {
   const verb = dryRun ? 'would remove' : 'removed';
   for (const blob of report.blobs) print(`${verb} blob ${blob.digest} (${blob.size} bytes)`);
-  for (const file of report.tempFiles) print(`${verb} temp file .tmp/${file}`);
+  for (const file of report.tempFiles) print(`${verb} temp entry ${file}`);
   for (const link of report.links) print(`${verb} link ${link.name}/${link.version}/firmware.bin`);
   print(`gc: ${verb} ${report.blobs.length} blob(s), ${(report.bytes / 1024 / 1024).toFixed(1)} MiB; kept ${report.youngBlobs} unreferenced blob(s) younger than the grace period`);
   if (report.foreignFiles > 0) print(`gc: left ${report.foreignFiles} file(s) in the version tree alone: not versions, and not links to a stored blob`);

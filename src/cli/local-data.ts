@@ -1,25 +1,32 @@
 import fs from 'node:fs/promises';
+import { loadBlobStoreConfig, type BlobStoreConfig } from '../config/blob-store-config.js';
 import { DEFAULTS, type Environment } from '../config/config.js';
 import { CliError } from './cli-error.js';
 
 export interface LocalData {
   dir: string;
   db: string;
+  /** BLOB_STORE and the S3_* settings, as the registry on this data has them. */
+  blobStore: BlobStoreConfig;
 }
 
-/** The data folder and index a local command works on: flags, then environment, then defaults. */
+/**
+ * The data folder, index and blob store a local command works on: flags, then environment,
+ * then defaults. With BLOB_STORE=s3 the blobs are in the bucket and no data folder is needed.
+ */
 export async function localData(options: { dir?: string; db?: string }, env: Environment): Promise<LocalData> {
   const dir = options.dir ?? env.REGISTRY_DIR ?? DEFAULTS.REGISTRY_DIR;
   const db = options.db ?? env.REGISTRY_DB ?? DEFAULTS.REGISTRY_DB;
-  for (const [what, file] of [
-    ['data folder', dir],
-    ['index', db],
-  ]) {
+  const problems: string[] = [];
+  const blobStore = loadBlobStoreConfig(env, problems);
+  if (problems.length > 0) throw new CliError(`invalid configuration: ${problems.join('; ')}`);
+  const needed = blobStore.kind === 'fs' ? [['data folder', dir], ['index', db]] : [['index', db]];
+  for (const [what, file] of needed) {
     try {
       await fs.access(file as string);
     } catch {
       throw new CliError(`no registry ${what} at ${file} (set --dir and --db, or REGISTRY_DIR and REGISTRY_DB)`);
     }
   }
-  return { dir, db };
+  return { dir, db, blobStore };
 }

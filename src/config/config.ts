@@ -1,3 +1,5 @@
+import { loadBlobStoreConfig, type BlobStoreConfig } from './blob-store-config.js';
+
 /** Everything the server needs to start, from the environment (SPEC §2), checked. */
 export interface Config {
   port: number;
@@ -32,6 +34,8 @@ export interface Config {
   minUploadRate: number;
   /** The window over which the upload rate is measured. */
   uploadRateWindowMs: number;
+  /** BLOB_STORE and the S3_* settings. */
+  blobStore: BlobStoreConfig;
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -101,6 +105,8 @@ export function loadConfig(env: Environment): Config {
     }
   }
 
+  const blobStore = loadBlobStoreConfig(env, problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port: port ?? 0,
@@ -120,6 +126,7 @@ export function loadConfig(env: Environment): Config {
     repairTree: repairTree ?? 'changed',
     minUploadRate: minUploadRate ?? 0,
     uploadRateWindowMs: uploadRateWindowMs ?? 0,
+    blobStore,
   };
 }
 

@@ -1,8 +1,8 @@
+import type { BlobStore } from '../cas/blob-store.js';
 import type { Digest } from '../digest.js';
-import type { FsBlobStore } from '../cas/fs-blob-store.js';
 import type { FirmwareIndex } from '../index/firmware-index.js';
 import type { KeyedLock } from '../keyed-lock.js';
-import { inodeOf, type VersionTree } from '../version-tree.js';
+import type { VersionView } from './version-view.js';
 
 export interface GarbageOptions {
   /** Report what would go, remove nothing. */
@@ -20,7 +20,9 @@ export interface GarbageReport {
   blobs: { digest: Digest; size: number }[];
   /** Unreferenced blobs kept because they are younger than the grace period. */
   youngBlobs: number;
+  /** Temp entries: files in `.tmp`, or S3 temp objects and multipart uploads. */
   tempFiles: string[];
+  /** Version links removed; always none without a version view. */
   links: { name: string; version: string }[];
   /** Links of unpublished versions kept because they are younger than the grace period. */
   youngLinks: number;
@@ -35,9 +37,9 @@ export interface GarbageReport {
 export const DEFAULT_GRACE_MS = 60 * 60 * 1000;
 
 interface GarbageDeps {
-  store: FsBlobStore;
+  store: BlobStore;
   index: FirmwareIndex;
-  tree: VersionTree;
+  view: VersionView | undefined;
   /** The registry's per-digest lock: publishes hold it from placing bytes to inserting the row. */
   blobs: KeyedLock;
   now: () => number;
@@ -45,15 +47,16 @@ interface GarbageDeps {
 
 /**
  * Collects what no published version needs:
- *   1. temp files older than the grace period (an upload writing now keeps touching its file);
- *   2. blobs no index row references and older than the grace period, each decided and removed
+ *   1. temp entries older than the grace period (an upload writing now keeps touching its
+ *      file; an S3 upload in flight is younger than the grace period, which outlasts uploads);
+ *   2. with a version view, it notes which of its entries are its own (before any blob goes);
+ *   3. blobs no index row references and older than the grace period, each decided and removed
  *      under its digest lock, so a publish that is placing the same bytes is waited for and
  *      then seen (the live set is taken after in-flight uploads are known);
- *   3. version links whose version is no longer in the index, when they are hard links to a
- *      stored blob (made by this registry) and older than the grace period; any other file
- *      in the tree (a copied-in Go registry tree, say) is left alone and counted.
+ *   4. with a version view, entries of versions no longer in the index, older than the grace
+ *      period (see VersionView.preparePrune).
  */
-export async function collectGarbage({ store, index, tree, blobs, now }: GarbageDeps, options: GarbageOptions = {}): Promise<GarbageReport> {
+export async function collectGarbage({ store, index, view, blobs, now }: GarbageDeps, options: GarbageOptions = {}): Promise<GarbageReport> {
   const dryRun = options.dryRun ?? false;
   const cutoff = now() - (options.graceMs ?? DEFAULT_GRACE_MS);
   const report: GarbageReport = { dryRun, blobs: [], youngBlobs: 0, tempFiles: [], links: [], youngLinks: 0, foreignFiles: 0, bytes: 0 };
@@ -64,13 +67,9 @@ export async function collectGarbage({ store, index, tree, blobs, now }: Garbage
     if (!dryRun) await store.removeTemp(entry.name);
   }
 
-  // The inode of every blob, taken before any is removed: a version link gc may remove must
-  // be one of them (a hard link made by this registry), never a file someone else put there.
-  const blobInodes = new Set<string>();
+  const prune = await view?.preparePrune();
   const unreferenced: Digest[] = [];
   for await (const digest of store.list()) {
-    const inode = await inodeOf(store.pathOf(digest));
-    if (inode) blobInodes.add(inode);
     if (!index.isReferenced(digest)) unreferenced.push(digest);
   }
 
@@ -89,21 +88,9 @@ export async function collectGarbage({ store, index, tree, blobs, now }: Garbage
     });
   }
 
-  for await (const { name, version } of tree.list()) {
-    if (index.find(name, version)) continue;
-    const link = await tree.describe(name, version);
-    if (!link || !blobInodes.has(link.inode)) {
-      report.foreignFiles++;
-      continue;
-    }
-    if (link.since >= cutoff) {
-      report.youngLinks++;
-      continue;
-    }
-    // Published again meanwhile (a publish makes its link after the row is durable).
-    if (index.find(name, version)) continue;
-    report.links.push({ name, version });
-    if (!dryRun) await tree.unlink(name, version);
+  if (prune) {
+    const pruned = await prune({ isPublished: (name, version) => index.find(name, version) !== undefined, cutoff, dryRun });
+    Object.assign(report, pruned);
   }
   return report;
 }

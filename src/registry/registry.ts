@@ -1,23 +1,22 @@
-import fs from 'node:fs/promises';
-import type { StagedBlob } from '../cas/blob-store.js';
+import type { BlobStore, StagedBlob } from '../cas/blob-store.js';
 import type { Digest } from '../digest.js';
 import { checkExpectation } from '../cas/expectation.js';
-import type { FsBlobStore } from '../cas/fs-blob-store.js';
 import { RegistryError } from '../errors.js';
 import type { Metadata } from '../firmware/metadata.js';
 import type { Labels } from '../firmware/labels.js';
 import type { FirmwareIndex, FirmwareRecord } from '../index/firmware-index.js';
 import { KeyedLock } from '../keyed-lock.js';
 import type { Logger } from '../log.js';
-import type { VersionTree } from '../version-tree.js';
 import { collectGarbage, type GarbageOptions, type GarbageReport } from './garbage.js';
 import { repairTree, type RepairReport } from './repair.js';
 import { indexFilter, inRange, updateFor, type VersionQuery } from './version-query.js';
+import type { VersionView } from './version-view.js';
 
 export interface RegistryDeps {
-  store: FsBlobStore;
+  store: BlobStore;
   index: FirmwareIndex;
-  tree: VersionTree;
+  /** A browsable view kept beside the store (the file-system tree); none with an object store. */
+  view?: VersionView;
   log: Logger;
   now?: () => Date;
 }
@@ -79,7 +78,8 @@ export class Registry {
    *      row, durably (the index journals it before anyone sees it), so a collection of
    *      unreferenced blobs never sees the one in between; if the insert fails, nothing is
    *      published and the blob is unreferenced (gc removes it);
-   *   4. link `<name>/<version>/firmware.bin` to the blob (a view: repaired at start-up).
+   *   4. with a version view, link `<name>/<version>/firmware.bin` to the blob (repaired at
+   *      start-up).
    * The staged bytes are always released, whatever happens.
    */
   async publish(metadata: Metadata, staged: StagedBlob): Promise<PublishResult> {
@@ -153,8 +153,8 @@ export class Registry {
 
   /** Removes what no published version needs (see garbage.ts). */
   collectGarbage(options: GarbageOptions = {}): Promise<GarbageReport> {
-    const { store, index, tree } = this.deps;
-    return collectGarbage({ store, index, tree, blobs: this.#blobs, now: () => this.#now().getTime() }, options);
+    const { store, index, view } = this.deps;
+    return collectGarbage({ store, index, view, blobs: this.#blobs, now: () => this.#now().getTime() }, options);
   }
 
   /** Size of a published digest and when it was first published, from the index alone. */
@@ -211,19 +211,19 @@ export class Registry {
    * Withdraws a published version (NOT_FOUND if it is not):
    *   1. remove the row, durably (until the removal is on disk, the version stays published
    *      for readers and for gc);
-   *   2. remove `<name>/<version>/firmware.bin`;
+   *   2. with a version view, remove `<name>/<version>/firmware.bin`;
    *   3. under the digest lock, remove the blob when no version references it any more.
    * A crash after step 1 leaves an unreferenced blob or link; `gc` removes those.
    */
   async unpublish(name: string, version: string): Promise<FirmwareRecord> {
-    const { index, store, tree, log } = this.deps;
+    const { index, store, view, log } = this.deps;
     const record = await this.#versions.run(`${name}@${version}`, async () => {
       const found = this.resolve(name, version);
       await index.remove(name, version);
       this.#changes++;
       return found;
     });
-    await this.#viewWork(tree.unlink(name, version)).catch((error: unknown) => log.error({ err: error, name, version }, 'version link not removed; gc removes it'));
+    if (view) await this.#viewWork(view.unlink(name, version)).catch((error: unknown) => log.error({ err: error, name, version }, 'version link not removed; gc removes it'));
     await this.#blobs.run(record.digest, async () => {
       if (!index.isReferenced(record.digest)) await store.delete(record.digest);
     });
@@ -244,8 +244,8 @@ export class Registry {
   }
 
   /**
-   * Whether the registry can serve and take uploads: the index answers and the data folder
-   * takes writes. UNAVAILABLE otherwise, with what is wrong.
+   * Whether the registry can serve and take uploads: the index answers and the blob store
+   * answers and takes writes. UNAVAILABLE otherwise, with what is wrong.
    */
   async health(): Promise<{ versions: number }> {
     let versions: number;
@@ -254,26 +254,24 @@ export class Registry {
     } catch (error) {
       throw new RegistryError('UNAVAILABLE', 'the index does not answer', {}, { cause: error });
     }
-    try {
-      await fs.access(this.deps.store.tempDir, fs.constants.W_OK);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? 'unknown';
-      throw new RegistryError('UNAVAILABLE', `the data folder does not take writes (${code})`, { cause: code });
-    }
+    await this.deps.store.check();
     return { versions };
   }
 
   /**
    * Re-makes version links that are missing or do not point at their blob, and removes the
    * links of removed versions: for `only` the given versions (those the journal replayed at
-   * start-up), else for every version (see repair.ts). Never fails over the view.
+   * start-up), else for every version (see repair.ts). Never fails over the view; without a
+   * view there is nothing to repair.
    */
-  repairTree(only?: { name: string; version: string }[]): Promise<RepairReport> {
-    return repairTree(this.deps, only);
+  async repairTree(only?: { name: string; version: string }[]): Promise<RepairReport> {
+    const { index, store, view } = this.deps;
+    if (!view) return { checked: 0, relinked: 0, unlinked: 0, missingBlobs: [], failed: [] };
+    return repairTree({ index, store, view }, only);
   }
 
-  #link(record: FirmwareRecord): Promise<void> {
-    return this.deps.tree.link(record.name, record.version, this.deps.store.pathOf(record.digest));
+  async #link(record: FirmwareRecord): Promise<void> {
+    await this.deps.view?.link(record);
   }
 }
 

@@ -1,8 +1,8 @@
 import pLimit from 'p-limit';
-import type { FsBlobStore } from '../cas/fs-blob-store.js';
+import type { BlobStore } from '../cas/blob-store.js';
 import type { FirmwareRecord } from '../firmware/firmware-record.js';
 import type { FirmwareIndex } from '../index/firmware-index.js';
-import type { VersionTree } from '../version-tree.js';
+import type { VersionView } from './version-view.js';
 
 export interface RepairReport {
   /** Versions looked at. */
@@ -26,7 +26,7 @@ export interface RepairReport {
  * The tree is a convenience view: a link that cannot be made is reported, and start-up goes on.
  */
 export async function repairTree(
-  { index, store, tree }: { index: FirmwareIndex; store: FsBlobStore; tree: VersionTree },
+  { index, store, view }: { index: FirmwareIndex; store: BlobStore; view: VersionView },
   only?: { name: string; version: string }[],
 ): Promise<RepairReport> {
   const limit = pLimit(16);
@@ -39,19 +39,18 @@ export async function repairTree(
         try {
           const record = index.find(name, version);
           if (!record) {
-            if (await tree.exists(name, version)) {
-              await tree.unlink(name, version);
+            if (await view.exists(name, version)) {
+              await view.unlink(name, version);
               report.unlinked++;
             }
             return;
           }
-          const blobPath = store.pathOf(record.digest);
-          if (await tree.isLinked(name, version, blobPath)) return;
+          if (await view.isLinked(record)) return;
           if (!(await store.stat(record.digest))) {
             report.missingBlobs.push(record);
             return;
           }
-          await tree.link(name, version, blobPath);
+          await view.link(record);
           report.relinked++;
         } catch (error) {
           report.failed.push({ name, version, reason: (error as NodeJS.ErrnoException).code ?? String(error) });

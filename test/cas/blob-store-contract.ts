@@ -182,6 +182,24 @@ export function blobStoreContract(implementation: string, open: (t: ExecutionCon
     const digests = await Promise.all(Array.from({ length: 5 }, async () => (await store.put(from(firmwareBytes(64)))).digest));
     t.deepEqual(await listAll(store), [...digests].sort());
   });
+
+  contract('check answers while the store works', async (t, store) => {
+    await t.notThrowsAsync(store.check());
+  });
+
+  contract('listTemp shows staged bytes with their age, and removeTemp removes them, never a blob', async (t, store) => {
+    const before = Date.now();
+    const staged = await store.stage(from(firmwareBytes(1000)));
+    const entries = await store.listTemp();
+    t.is(entries.length, 1);
+    // Object stores keep whole seconds.
+    t.true(entries[0]!.modifiedAt >= before - 1000 && entries[0]!.modifiedAt <= Date.now() + 1000);
+    await store.removeTemp(entries[0]!.name);
+    await store.removeTemp(entries[0]!.name);
+    t.deepEqual(await store.listTemp(), []);
+    t.is(await store.stat(staged.digest), undefined);
+    await staged.discard();
+  });
 }
 
 function from(bytes: Buffer): Readable {

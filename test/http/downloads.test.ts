@@ -1,11 +1,13 @@
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import test, { type ExecutionContext } from 'ava';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import type { ExecutionContext } from 'ava';
+import { ceph, rawClient } from '../helpers/ceph.js';
 import { firmwareBytes, sha256 } from '../helpers/fixtures.js';
 import { request, type RawResponse } from '../helpers/http.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry-server.js';
-import { storeUnpublished } from '../helpers/unpublished-blob.js';
+import { putUnpublished, STORES, storeEnv, storeTest, titled } from '../helpers/stores.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const SIZE = 10_000;
@@ -31,13 +33,16 @@ const URLS = {
   digest: (bytes: Buffer) => `/blobs/sha256/${sha256(bytes).slice(7)}`,
 };
 
+/** On both URLs, and on both stores: the answers must be byte for byte the same. */
 function both(title: string, check: (t: ExecutionContext, get: (headers?: Record<string, string>, method?: string) => Promise<RawResponse>, p: Published, kind: keyof typeof URLS) => Promise<void>) {
-  for (const kind of Object.keys(URLS) as (keyof typeof URLS)[]) {
-    test(`download (${kind} URL): ${title}`, async (t) => {
-      const published = await publishOne(t);
-      const url = `${published.registry.url}${URLS[kind](published.bytes)}`;
-      await check(t, (headers = {}, method = 'GET') => request(url, { method, headers }), published, kind);
-    });
+  for (const store of STORES) {
+    for (const kind of Object.keys(URLS) as (keyof typeof URLS)[]) {
+      storeTest(store)(titled(store, `download (${kind} URL): ${title}`), async (t) => {
+        const published = await publishOne(t, await storeEnv(store));
+        const url = `${published.registry.url}${URLS[kind](published.bytes)}`;
+        await check(t, (headers = {}, method = 'GET') => request(url, { method, headers }), published, kind);
+      });
+    }
   }
 }
 
@@ -206,111 +211,141 @@ both('If-None-Match that matches, together with Range, is 304', async (t, get, p
   t.is(answer.body.length, 0);
 });
 
-test('download: unknown names, versions and digests are 404; a malformed digest is 400; other methods 405', async (t) => {
-  const { registry, bytes } = await publishOne(t);
-  assertError(t, await registry.get('/firmware/base/9.9.9'), 404, 'NOT_FOUND');
-  assertError(t, await registry.get(`/blobs/sha256/${'0'.repeat(64)}`), 404, 'BLOB_UNKNOWN');
-  t.is((await request(`${registry.url}/blobs/sha256/${'0'.repeat(64)}`, { method: 'HEAD' })).status, 404, 'HEAD: the status, no body');
-  for (const bad of ['abc', 'A'.repeat(64), `${'0'.repeat(63)}g`, `sha256:${'0'.repeat(64)}`]) {
-    assertError(t, await registry.get(`/blobs/sha256/${bad}`), 400, 'DIGEST_INVALID');
-  }
-  const allowed: [string, string][] = [
-    ['/firmware/base/1.0.0', 'PATCH, DELETE, HEAD, GET'],
-    [`/blobs/sha256/${sha256(bytes).slice(7)}`, 'HEAD, GET'],
-  ];
-  for (const [url, allow] of allowed) {
-    const answer = await request(`${registry.url}${url}`, { method: 'PUT' });
-    t.is(answer.status, 405);
-    t.is(answer.headers.allow, allow);
-    t.is(answer.json().error.code, 'METHOD_NOT_ALLOWED');
-  }
-});
-
-test('download: bytes the store holds but no version names are served by digest, dated when stored', async (t) => {
-  const registry = await startRegistry(t);
-  const bytes = firmwareBytes();
-  const blob = await storeUnpublished(registry.dataDir, bytes);
-  const answer = await registry.get(`/blobs/sha256/${sha256(bytes).slice(7)}`);
-  t.is(answer.status, 200);
-  t.true(answer.body.equals(bytes));
-  const stored = (await fs.stat(blob)).mtime;
-  t.is(answer.headers['last-modified'], new Date(Math.floor(stored.getTime() / 1000) * 1000).toUTCString());
-  t.like(answer.headers, {
-    etag: `"${sha256(bytes)}"`,
-    'content-length': String(bytes.length),
-    'cache-control': 'public, max-age=31536000, immutable',
-    'accept-ranges': 'bytes',
+for (const store of STORES) {
+  storeTest(store)(titled(store, 'download: unknown names, versions and digests are 404; a malformed digest is 400; other methods 405'), async (t) => {
+    const { registry, bytes } = await publishOne(t, await storeEnv(store));
+    assertError(t, await registry.get('/firmware/base/9.9.9'), 404, 'NOT_FOUND');
+    assertError(t, await registry.get(`/blobs/sha256/${'0'.repeat(64)}`), 404, 'BLOB_UNKNOWN');
+    t.is((await request(`${registry.url}/blobs/sha256/${'0'.repeat(64)}`, { method: 'HEAD' })).status, 404, 'HEAD: the status, no body');
+    for (const bad of ['abc', 'A'.repeat(64), `${'0'.repeat(63)}g`, `sha256:${'0'.repeat(64)}`]) {
+      assertError(t, await registry.get(`/blobs/sha256/${bad}`), 400, 'DIGEST_INVALID');
+    }
+    const allowed: [string, string][] = [
+      ['/firmware/base/1.0.0', 'PATCH, DELETE, HEAD, GET'],
+      [`/blobs/sha256/${sha256(bytes).slice(7)}`, 'HEAD, GET'],
+    ];
+    for (const [url, allow] of allowed) {
+      const answer = await request(`${registry.url}${url}`, { method: 'PUT' });
+      t.is(answer.status, 405);
+      t.is(answer.headers.allow, allow);
+      t.is(answer.json().error.code, 'METHOD_NOT_ALLOWED');
+    }
   });
-  // Not published, so answered through koa rather than the fast path: the same rules apply.
-  const url = `/blobs/sha256/${sha256(bytes).slice(7)}`;
-  const range = await registry.get(url, { Range: 'bytes=10-19' });
-  t.is(range.status, 206);
-  t.true(range.body.equals(bytes.subarray(10, 20)));
-  t.is((await registry.get(url, { 'If-None-Match': `"${sha256(bytes)}"` })).status, 304);
-  const unsatisfiable = await registry.get(url, { Range: `bytes=${bytes.length}-` });
-  assertError(t, unsatisfiable, 416, 'RANGE_NOT_SATISFIABLE');
-  t.is(unsatisfiable.headers['content-range'], `bytes */${bytes.length}`);
-  assertError(t, await registry.get(url, { 'If-Match': '"nope"' }), 412, 'PRECONDITION_FAILED');
-  t.like(registry.logs.findLast((line) => line.path === url), { status: 412, code: 'PRECONDITION_FAILED' });
-});
+}
 
-test('download: a large body arrives whole, through many chunks', async (t) => {
-  const registry = await startRegistry(t);
-  const bytes = firmwareBytes(5 * 1024 * 1024 + 7);
-  await registry.publish({ name: 'big', version: '1.0.0' }, bytes);
-  const answer = await registry.get('/firmware/big/1.0.0');
-  t.true(answer.body.equals(bytes));
-  const range = await registry.get('/firmware/big/1.0.0', { Range: 'bytes=1000000-4999999' });
-  t.true(range.body.equals(bytes.subarray(1_000_000, 5_000_000)), 'a large range streams too');
-});
+for (const store of STORES) {
+  storeTest(store)(titled(store, 'download: bytes the store holds but no version names are served by digest, dated when stored'), async (t) => {
+    const env = await storeEnv(store);
+    const registry = await startRegistry(t, env);
+    const bytes = firmwareBytes();
+    const stored = new Date((await putUnpublished(env, registry.dataDir, bytes)).storedAt);
+    const answer = await registry.get(`/blobs/sha256/${sha256(bytes).slice(7)}`);
+    t.is(answer.status, 200);
+    t.true(answer.body.equals(bytes));
+    t.is(answer.headers['last-modified'], new Date(Math.floor(stored.getTime() / 1000) * 1000).toUTCString());
+    t.like(answer.headers, {
+      etag: `"${sha256(bytes)}"`,
+      'content-length': String(bytes.length),
+      'cache-control': 'public, max-age=31536000, immutable',
+      'accept-ranges': 'bytes',
+    });
+    // Not published, so answered through koa rather than the fast path: the same rules apply.
+    const url = `/blobs/sha256/${sha256(bytes).slice(7)}`;
+    const range = await registry.get(url, { Range: 'bytes=10-19' });
+    t.is(range.status, 206);
+    t.true(range.body.equals(bytes.subarray(10, 20)));
+    t.is((await registry.get(url, { 'If-None-Match': `"${sha256(bytes)}"` })).status, 304);
+    const unsatisfiable = await registry.get(url, { Range: `bytes=${bytes.length}-` });
+    assertError(t, unsatisfiable, 416, 'RANGE_NOT_SATISFIABLE');
+    t.is(unsatisfiable.headers['content-range'], `bytes */${bytes.length}`);
+    assertError(t, await registry.get(url, { 'If-Match': '"nope"' }), 412, 'PRECONDITION_FAILED');
+    t.like(registry.logs.findLast((line) => line.path === url), { status: 412, code: 'PRECONDITION_FAILED' });
+  });
+}
 
-test('download: a blob cut short on disk ends the connection instead of passing as whole', async (t) => {
-  const registry = await startRegistry(t);
-  const bytes = firmwareBytes(3 * 1024 * 1024);
-  await registry.publish({ name: 'base', version: '1.0.0' }, bytes);
-  const blob = path.join(registry.dataDir, '.blobs', 'sha256', sha256(bytes).slice(7, 9), sha256(bytes).slice(7));
-  await fs.chmod(blob, 0o644);
-  await fs.truncate(blob, 1024 * 1024);
-  await t.throwsAsync(registry.get('/firmware/base/1.0.0'), { message: /aborted|socket hang up|ECONNRESET/ });
-  assertError(t, await registry.get('/firmware/base/1.0.0', { Range: 'bytes=2000000-2000009' }), 500, 'BLOB_TRUNCATED');
-});
+for (const store of STORES) {
+  storeTest(store)(titled(store, 'download: a large body arrives whole, through many chunks'), async (t) => {
+    const registry = await startRegistry(t, await storeEnv(store));
+    const bytes = firmwareBytes(5 * 1024 * 1024 + 7);
+    await registry.publish({ name: 'big', version: '1.0.0' }, bytes);
+    const answer = await registry.get('/firmware/big/1.0.0');
+    t.true(answer.body.equals(bytes));
+    const range = await registry.get('/firmware/big/1.0.0', { Range: 'bytes=1000000-4999999' });
+    t.true(range.body.equals(bytes.subarray(1_000_000, 5_000_000)), 'a large range streams too');
+  });
+}
 
-test('download: a client that disconnects mid-body releases it, and others are served', async (t) => {
-  const registry = await startRegistry(t);
-  const bytes = firmwareBytes(16 * 1024 * 1024);
-  await registry.publish({ name: 'big', version: '1.0.0' }, bytes).catch((e) => { console.log('PUBLISH FAILED', JSON.stringify(registry.logs.slice(-3))); throw e; });
-  const { port } = new URL(registry.url);
-  const socket = net.connect(Number(port), '127.0.0.1');
-  socket.write('GET /firmware/big/1.0.0 HTTP/1.1\r\nHost: x\r\n\r\n');
-  await new Promise((resolve) => socket.once('data', resolve));
-  t.is(registry.activity().downloads, 1);
-  socket.destroy();
-  await waitFor(() => registry.activity().downloads === 0);
-  t.true((await registry.get('/firmware/big/1.0.0')).body.equals(bytes));
-});
+for (const store of STORES) {
+  storeTest(store)(titled(store, 'download: a blob cut short on disk ends the connection instead of passing as whole'), async (t) => {
+    const env = await storeEnv(store);
+    const registry = await startRegistry(t, env);
+    const bytes = firmwareBytes(3 * 1024 * 1024);
+    await registry.publish({ name: 'base', version: '1.0.0' }, bytes);
+    await cutShort(env, registry.dataDir, bytes, 1024 * 1024);
+    await t.throwsAsync(registry.get('/firmware/base/1.0.0'), { message: /aborted|socket hang up|ECONNRESET/ });
+    assertError(t, await registry.get('/firmware/base/1.0.0', { Range: 'bytes=2000000-2000009' }), 500, 'BLOB_TRUNCATED');
+  });
+}
 
-test('download: a client that stops reading is cut off after the idle timeout, and releases the body', async (t) => {
-  const registry = await startRegistry(t, { IDLE_TIMEOUT_SECONDS: '0.5' });
-  const bytes = firmwareBytes(32 * 1024 * 1024);
-  // Stored directly: 32 MiB uploaded through a server with a 0.5 s idle timeout could be cut
-  // off themselves on a busy machine.
-  await storeUnpublished(registry.dataDir, bytes);
-  const { port } = new URL(registry.url);
-  const socket = net.connect({ port: Number(port), host: '127.0.0.1' });
-  socket.write(`GET /blobs/sha256/${sha256(bytes).slice(7)} HTTP/1.1\r\nHost: x\r\n\r\n`);
-  await new Promise((resolve) => socket.once('data', resolve));
-  socket.pause();
-  t.is(registry.activity().downloads, 1);
-  // Cut off means closed: with 32 MiB unread, the kernel may end it with a reset, not a FIN.
-  let reset: unknown;
-  socket.on('error', (error) => (reset = error));
-  const closed = new Promise((resolve) => socket.once('close', resolve));
-  await waitFor(() => registry.activity().downloads === 0);
-  socket.resume();
-  await closed;
-  if (reset) t.is((reset as NodeJS.ErrnoException).code, 'ECONNRESET');
-  t.true(socket.destroyed, 'the server closed the connection');
-});
+for (const store of STORES) {
+  storeTest(store)(titled(store, 'download: a client that disconnects mid-body releases it, and others are served'), async (t) => {
+    const registry = await startRegistry(t, await storeEnv(store));
+    const bytes = firmwareBytes(16 * 1024 * 1024);
+    await registry.publish({ name: 'big', version: '1.0.0' }, bytes).catch((e) => { console.log('PUBLISH FAILED', JSON.stringify(registry.logs.slice(-3))); throw e; });
+    const { port } = new URL(registry.url);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    socket.write('GET /firmware/big/1.0.0 HTTP/1.1\r\nHost: x\r\n\r\n');
+    await new Promise((resolve) => socket.once('data', resolve));
+    t.is(registry.activity().downloads, 1);
+    socket.destroy();
+    await waitFor(() => registry.activity().downloads === 0);
+    t.true((await registry.get('/firmware/big/1.0.0')).body.equals(bytes));
+  });
+}
+
+for (const store of STORES) {
+  storeTest(store)(titled(store, 'download: a client that stops reading is cut off after the idle timeout, and releases the body'), async (t) => {
+    const env = await storeEnv(store, { IDLE_TIMEOUT_SECONDS: '0.5' });
+    const registry = await startRegistry(t, env);
+    const bytes = firmwareBytes(32 * 1024 * 1024);
+    // Stored directly: 32 MiB uploaded through a server with a 0.5 s idle timeout could be cut
+    // off themselves on a busy machine.
+    await putUnpublished(env, registry.dataDir, bytes);
+    const { port } = new URL(registry.url);
+    const socket = net.connect({ port: Number(port), host: '127.0.0.1' });
+    // Cut off means closed: with 32 MiB unread, the kernel may end it with a reset, not a FIN.
+    let reset: unknown;
+    socket.on('error', (error) => (reset = error));
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.write(`GET /blobs/sha256/${sha256(bytes).slice(7)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    // On a busy machine the first bytes from an object store can take longer than the idle
+    // timeout itself, which then cuts the connection before it carries any: that is a cut-off too.
+    const answered = await Promise.race([new Promise((resolve) => socket.once('data', () => resolve(true))), closed.then(() => false)]);
+    socket.pause();
+    if (answered && !socket.destroyed) t.is(registry.activity().downloads, 1);
+    await waitFor(() => registry.activity().downloads === 0);
+    socket.resume();
+    await closed;
+    if (reset) t.is((reset as NodeJS.ErrnoException).code, 'ECONNRESET');
+    t.true(socket.destroyed, 'the server closed the connection');
+  });
+}
+
+/** Damage behind the registry's back: the stored blob keeps only its first `length` bytes. */
+async function cutShort(env: Record<string, string>, dataDir: string, bytes: Buffer, length: number): Promise<void> {
+  const hex = sha256(bytes).slice(7);
+  if (env.BLOB_STORE !== 's3') {
+    const blob = path.join(dataDir, '.blobs', 'sha256', hex.slice(0, 2), hex);
+    await fs.chmod(blob, 0o644);
+    return fs.truncate(blob, length);
+  }
+  const client = rawClient(await ceph());
+  try {
+    await client.send(new PutObjectCommand({ Bucket: env.S3_BUCKET, Key: `sha256/${hex}`, Body: bytes.subarray(0, length) }));
+  } finally {
+    client.destroy();
+  }
+}
 
 function parseByteRanges(body: Buffer, boundary: string) {
   const parts: { contentType: string; contentRange: string; start: number; end: number; bytes: Buffer }[] = [];

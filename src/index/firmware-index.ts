@@ -105,9 +105,9 @@ export class FirmwareIndex {
       if (torn) options.log?.warn({ file: torn.file, offset: torn.offset, reason: torn.reason }, 'dropped a torn last journal record (a crash during an append); it was never acknowledged');
       let size = replay.lastSegmentBytes;
       let segment = segments.at(-1)?.number ?? 1;
+      reserveRoom(db, options.log);
       if (unsaved) {
         // The journal continues a snapshot: write the first one (or the migrated one) now.
-        reserveRoom(db, options.log);
         await writeSnapshot(absolute, db.export());
         for (const { file: replayed } of segments) await fs.rm(replayed, { force: true });
         size = 0;
@@ -116,7 +116,6 @@ export class FirmwareIndex {
       const journal = await JournalAppender.open(absolute, segment, size);
       const opened: OpenReport = { replayed: replay.applied, touched: replay.touched, fresh: unsaved };
       const index = new FirmwareIndex(db, absolute, journal, release, opened, options);
-      reserveRoom(db, options.log);
       // Segments a crash kept from being folded in, or a long one: fold them in now.
       if (segments.length > 1 || size > (options.snapshotAfterBytes ?? DEFAULT_SNAPSHOT_AFTER_BYTES)) {
         await journal.rotate();

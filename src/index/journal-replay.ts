@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import type { Database } from 'sql.js';
-import { isErrnoCode, RegistryError } from '../errors.js';
+import { RegistryError } from '../errors.js';
 import { applyChange, lastApplied } from './apply-change.js';
 import { changedVersion } from './index-change.js';
 import { decodeEntries } from './journal-codec.js';
@@ -85,8 +85,4 @@ async function cutTail(file: string, length: number): Promise<void> {
 
 function unreadable(file: string, offset: number, reason: string): RegistryError {
   return new RegistryError('INDEX_UNREADABLE', `${file}: ${reason} at offset ${offset}; restore the index from a backup`, { file, offset });
-}
-
-export function isVanishedSegment(error: unknown): boolean {
-  return isErrnoCode(error, 'ENOENT');
 }

@@ -29,12 +29,15 @@ import { loadGenerator, type LoadGenerator } from './wrk.js';
  *   scale      the index at 1k and 100k versions (and 1M with `npm run bench -- --million`):
  *              start-up, RSS, publish-by-digest latency, the longest wait of a polling device
  *              while publishes and snapshots run, a label query and an update check
+ *
+ * `npm run bench -- --only s3` runs the S3 rows alone.
  */
 const MiB = 1024 * 1024;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const UPLOAD_MIB = Number(process.env.BENCH_UPLOAD_MIB ?? 256);
 const LARGE_UPLOAD_MIB = 600;
+const ONLY_S3 = process.argv.join(' ').includes('--only s3');
 
 interface Row {
   measure: string;
@@ -50,22 +53,24 @@ const generator = loadGenerator();
 let registry: Server | undefined;
 
 try {
-  registry = await startNodeServer(new URL('../bin/spore-registry.js', import.meta.url), ['serve'], {
-    PORT: '0',
-    HOST: '127.0.0.1',
-    REGISTRY_DIR: path.join(home, 'registry'),
-    REGISTRY_DB: path.join(home, 'registry.db'),
-  }, path.join(home, 'registry.log'));
   const files = path.join(home, 'files');
   await fs.mkdir(files);
-  // Memory first: the peak then shows what 64 downloads cost on top of a server at rest.
-  await memory(registry, files);
-  await downloads(registry, files);
-  await upload(registry, files);
-  await registry.stop();
+  if (!ONLY_S3) {
+    registry = await startNodeServer(new URL('../bin/spore-registry.js', import.meta.url), ['serve'], {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      REGISTRY_DIR: path.join(home, 'registry'),
+      REGISTRY_DB: path.join(home, 'registry.db'),
+    }, path.join(home, 'registry.log'));
+    // Memory first: the peak then shows what 64 downloads cost on top of a server at rest.
+    await memory(registry, files);
+    await downloads(registry, files);
+    await upload(registry, files);
+    await registry.stop();
+  }
   rows.push(...(await benchS3({ randomFile, publishFile, rate, sideBySide, timed, median, compare, fmt }, home, files, UPLOAD_MIB)));
   // Last, in this process: the servers are done and the CPU is free.
-  for (const timing of await measureIndex()) {
+  for (const timing of ONLY_S3 ? [] : await measureIndex()) {
     rows.push({
       measure: `${timing.measure}, ms (${timing.rows} rows)`,
       registry: timing.indexedMs.toFixed(2),
@@ -74,7 +79,7 @@ try {
   }
   print();
   const scale: ScaleRow[] = [];
-  for (const versions of [1_000, 100_000, ...(process.argv.includes('--million') ? [1_000_000] : [])]) {
+  for (const versions of ONLY_S3 ? [] : [1_000, 100_000, ...(process.argv.includes('--million') ? [1_000_000] : [])]) {
     const scaleHome = await fs.mkdtemp(path.join(os.tmpdir(), 'spore-scale-'));
     try {
       scale.push(await measureScale(scaleHome, versions));
@@ -82,7 +87,7 @@ try {
       await fs.rm(scaleHome, { recursive: true, force: true, maxRetries: 5 });
     }
   }
-  printScale(scale);
+  if (!ONLY_S3) printScale(scale);
 } finally {
   await registry?.stop();
   await fs.rm(home, { recursive: true, force: true });

@@ -5,6 +5,8 @@ import { S3ReadStream, type FetchRange } from './s3-read-stream.js';
 
 /** The smallest GET a reader makes: a range of a few bytes still costs one round trip. */
 const FIRST_SEGMENT = 256 << 10;
+/** Bytes a reader's stream holds ahead of its reads, at least. */
+const MIN_STREAM_BUFFER = 64 << 10;
 
 /**
  * Reads of one object at any position into the caller's buffers. A download reads a range
@@ -57,7 +59,7 @@ export class S3BlobReader implements BlobReader {
     this.#cursor?.stream.destroy();
     this.#cursor = undefined;
     const range = { start: position, end: this.size - 1 };
-    const stream = await S3ReadStream.open(this.fetch, range, 1 << 20, { first: Math.min(Math.max(length, FIRST_SEGMENT), this.maxSegment), max: this.maxSegment });
+    const stream = await S3ReadStream.open(this.fetch, range, Math.max(length, MIN_STREAM_BUFFER), { first: Math.min(Math.max(length, FIRST_SEGMENT), this.maxSegment), max: this.maxSegment });
     if (stream === 'absent') throw new RegistryError('BLOB_UNKNOWN', `no blob ${this.digest} in the store`, { digest: this.digest });
     this.#cursor = { stream, chunks: stream[Symbol.asyncIterator](), position, leftover: undefined };
   }

@@ -7,8 +7,9 @@ import type { BlobReader, BlobStore, ByteRange, Expectation, PutResult, StagedBl
 import { digestHex, isDigest, type Digest } from '../digest.js';
 import { S3BlobReader } from './s3-blob-reader.js';
 import { S3Bucket } from './s3-bucket.js';
-import { createS3Client, DEFAULT_TUNING, type S3StoreConfig, type S3Tuning } from './s3-config.js';
+import { createS3Agents, createS3Client, DEFAULT_TUNING, type S3Agents, type S3StoreConfig, type S3Tuning } from './s3-config.js';
 import { copyWithin } from './s3-copy.js';
+import { PresignedGets } from './s3-presigned-gets.js';
 import { S3ReadStream, type FetchRange } from './s3-read-stream.js';
 import { uploadHashed } from './s3-upload.js';
 import { commitStaged, TempStagedBlob } from './staged-blob.js';
@@ -39,6 +40,7 @@ export class S3BlobStore implements BlobStore {
     private readonly bucket: S3Bucket,
     private readonly prefix: string,
     private readonly tuning: S3Tuning,
+    private readonly agents: S3Agents,
   ) {}
 
   /**
@@ -48,15 +50,18 @@ export class S3BlobStore implements BlobStore {
    */
   static async open(config: S3StoreConfig): Promise<S3BlobStore> {
     const tuning = { ...DEFAULT_TUNING, ...config.tuning };
-    const client = createS3Client(config, tuning);
-    const bucket = new S3Bucket(client, config.bucket, config.endpoint ?? 'AWS S3');
+    const agents = createS3Agents(tuning);
+    const client = createS3Client(config, agents);
+    const bucket = new S3Bucket(client, config.bucket, config.endpoint ?? 'AWS S3', new PresignedGets(client, config.bucket, agents));
     try {
       await bucket.check();
     } catch (error) {
       client.destroy();
+      agents.http.destroy();
+      agents.https.destroy();
       throw error;
     }
-    return new S3BlobStore(client, bucket, config.prefix ?? '', tuning);
+    return new S3BlobStore(client, bucket, config.prefix ?? '', tuning, agents);
   }
 
   /** The bucket exists and takes the credentials: UNAVAILABLE with the reason otherwise. */
@@ -67,6 +72,8 @@ export class S3BlobStore implements BlobStore {
   /** Closes the connections to the store; no calls after it. */
   close(): void {
     this.client.destroy();
+    this.agents.http.destroy();
+    this.agents.https.destroy();
   }
 
   contentKey(digest: Digest): string {

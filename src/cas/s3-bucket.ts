@@ -4,7 +4,6 @@ import {
   CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
-  GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
@@ -17,6 +16,7 @@ import {
 import type { Readable } from 'node:stream';
 import { RegistryError, type ErrorDetails } from '../errors.js';
 import type { ByteRange } from './blob-store.js';
+import type { PresignedGets } from './s3-presigned-gets.js';
 
 export type GetResult = { kind: 'body'; body: Readable } | { kind: 'absent' } | { kind: 'past-end' };
 
@@ -36,6 +36,7 @@ export class S3Bucket {
     private readonly client: S3Client,
     readonly name: string,
     readonly endpoint: string,
+    private readonly gets: PresignedGets,
   ) {}
 
   /** Resolves when the bucket exists and the credentials may use it. */
@@ -59,16 +60,15 @@ export class S3Bucket {
     }
   }
 
-  /** The bytes of `range` (inclusive); `past-end` when the object is shorter than its start. */
+  /**
+   * The bytes of `range` (inclusive); `past-end` when the object is shorter than its start.
+   * By presigned URL: the reads a download makes, where the SDK's own cost per request counts.
+   */
   async get(key: string, range: ByteRange, signal?: AbortSignal): Promise<GetResult> {
-    try {
-      const get = await this.client.send(new GetObjectCommand({ Bucket: this.name, Key: key, Range: `bytes=${range.start}-${range.end}` }), { abortSignal: signal });
-      return { kind: 'body', body: get.Body as Readable };
-    } catch (error) {
-      if (statusOf(error) === 404) return { kind: 'absent' };
-      if (statusOf(error) === 416) return { kind: 'past-end' };
-      throw this.#failure('GetObject', key, error);
-    }
+    const got = await this.gets.get(key, range, signal);
+    if (got.kind !== 'failed') return got;
+    const details: ErrorDetails = { bucket: this.name, key, operation: 'GetObject', s3Error: got.s3Error };
+    throw new RegistryError('UNAVAILABLE', `the object store failed GetObject of ${key} (${got.s3Error})`, details, { cause: got.cause });
   }
 
   async put(key: string, body: Buffer): Promise<void> {

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import { S3Client } from '@aws-sdk/client-s3';
 
 /** Where an S3BlobStore keeps its bytes, and how it talks to the object store. */
@@ -49,15 +51,25 @@ export const DEFAULT_TUNING: S3Tuning = {
   maxSockets: 256,
 };
 
-export function createS3Client(config: S3StoreConfig, tuning: S3Tuning): S3Client {
+/** Keep-alive connections to the store, shared by the SDK and the presigned GETs. */
+export interface S3Agents {
+  http: http.Agent;
+  https: https.Agent;
+}
+
+export function createS3Agents(tuning: S3Tuning): S3Agents {
+  const options = { keepAlive: true, maxSockets: tuning.maxSockets };
+  return { http: new http.Agent(options), https: new https.Agent(options) };
+}
+
+export function createS3Client(config: S3StoreConfig, agents: S3Agents): S3Client {
   const checksums = config.checksums ?? 'WHEN_REQUIRED';
-  const agent = { keepAlive: true, maxSockets: tuning.maxSockets };
   return new S3Client({
     region: config.region ?? 'us-east-1',
     forcePathStyle: config.forcePathStyle ?? false,
     requestChecksumCalculation: checksums,
     responseChecksumValidation: checksums,
-    requestHandler: { httpAgent: agent, httpsAgent: agent },
+    requestHandler: { httpAgent: agents.http, httpsAgent: agents.https },
     ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
     ...(config.credentials === undefined ? {} : { credentials: config.credentials }),
   });

@@ -9,13 +9,24 @@ export interface Segments {
 
 export type FetchRange = (range: ByteRange, signal: AbortSignal) => Promise<GetResult>;
 
+/** Each GET of a stream asks for this many times the bytes of the one before, up to `max`. */
+const GROWTH = 4;
+
+interface Segment {
+  range: ByteRange;
+  got: Promise<GetResult>;
+}
+
 /**
  * Streams bytes `start`..`end` (inclusive) of one object as a series of ranged GETs of at most
- * `segments.max` bytes, in chunks of at most `chunkSize`. Segments start at `segments.first` bytes
-and double: a reader that wants a few bytes costs a small GET, a long one few GETs. A GET's body is read only as fast as
- * this stream is: when a push is refused, reading waits for `_read` (back-pressure reaches the
- * store through TCP). Destroying the stream aborts the GET in progress and releases its
- * connection.
+ * `segments.max` bytes, in chunks of at most `chunkSize`. Segments start at `segments.first`
+ * bytes and grow fourfold: a reader that wants a few bytes costs a small GET, a long one few
+ * GETs. The next segment is asked for as soon as the current one's body starts, so the store's
+ * wait before its first byte (tens of ms for a large range on RGW) overlaps this body's bytes
+ * instead of adding to them; an unread response holds no more than its socket's buffers.
+ * A GET's body is read only as fast as this stream is: when a push is refused, reading waits
+ * for `_read` (back-pressure reaches the store through TCP). Destroying the stream aborts the
+ * GETs in progress and releases their connections.
  *
  * The first segment is asked for before the stream exists (`S3ReadStream.open`), so an absent
  * object is known up front. An object that ends before `end` ends the stream early; the caller
@@ -23,9 +34,13 @@ and double: a reader that wants a few bytes costs a small GET, a long one few GE
  */
 export class S3ReadStream extends Readable {
   readonly #abort = new AbortController();
+  /** Bytes pushed so far end before this position. */
   #position: number;
+  /** Where the next segment to ask for starts. */
+  #requested: number;
   #segment: number;
   #body: Readable | undefined;
+  #prefetched: Segment | undefined;
   #wanted: (() => void) | undefined;
 
   private constructor(
@@ -37,19 +52,21 @@ export class S3ReadStream extends Readable {
   ) {
     super({ highWaterMark: chunkSize });
     this.#position = start;
+    this.#requested = start;
     this.#segment = segments.first;
   }
 
   /** The stream, or `absent` when there is no such object. */
   static async open(fetch: FetchRange, range: ByteRange, chunkSize: number, segments: Segments): Promise<S3ReadStream | 'absent'> {
     const stream = new S3ReadStream(fetch, range.start, range.end, chunkSize, segments);
-    if (range.end < range.start) {
+    const first = stream.#request();
+    if (first === undefined) {
       stream.push(null);
       return stream;
     }
-    const first = await fetch(stream.#nextSegment(), stream.#abort.signal);
-    if (first.kind === 'absent') return 'absent';
-    void stream.#run(first.kind === 'body' ? first.body : undefined).then(
+    const got = await first.got;
+    if (got.kind === 'absent') return 'absent';
+    void stream.#run(first.range, got).then(
       () => stream.destroyed || stream.push(null),
       (error: Error) => stream.destroy(error),
     );
@@ -65,20 +82,30 @@ export class S3ReadStream extends Readable {
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.#abort.abort();
     this.#body?.destroy();
+    void this.#prefetched?.got.then((got) => got.kind === 'body' && got.body.destroy(), () => undefined);
+    this.#prefetched = undefined;
     this._read();
     callback(error);
   }
 
-  #nextSegment(): ByteRange {
-    return { start: this.#position, end: Math.min(this.end, this.#position + this.#segment - 1) };
+  /** Asks for the next segment, unless the last one is asked for already. */
+  #request(): Segment | undefined {
+    if (this.#requested > this.end || this.destroyed) return undefined;
+    const range = { start: this.#requested, end: Math.min(this.end, this.#requested + this.#segment - 1) };
+    this.#requested = range.end + 1;
+    this.#segment = Math.min(this.#segment * GROWTH, this.segments.max);
+    const got = this.fetch(range, this.#abort.signal);
+    got.catch(() => undefined); // awaited later, or dropped with the stream
+    return { range, got };
   }
 
-  /** Pushes segment after segment, starting with `body`; stops early when the object does. */
-  async #run(body: Readable | undefined): Promise<void> {
-    while (body !== undefined && !this.destroyed) {
-      const segment = this.#nextSegment();
-      this.#body = body;
-      for await (const chunk of body as AsyncIterable<Buffer>) {
+  /** Pushes segment after segment, starting with `got`; stops early when the object does. */
+  async #run(range: ByteRange, got: GetResult): Promise<void> {
+    for (;;) {
+      if (got.kind !== 'body' || this.destroyed) return;
+      const next = (this.#prefetched = this.#request());
+      this.#body = got.body;
+      for await (const chunk of got.body as AsyncIterable<Buffer>) {
         for (let offset = 0; offset < chunk.length; offset += this.chunkSize) {
           const piece = chunk.subarray(offset, offset + this.chunkSize);
           this.#position += piece.length;
@@ -87,10 +114,11 @@ export class S3ReadStream extends Readable {
         }
       }
       this.#body = undefined;
-      if (this.#position <= segment.end || this.#position > this.end) return; // short segment (the object ends) or done
-      this.#segment = Math.min(this.#segment * 2, this.segments.max);
-      const next = await this.fetch(this.#nextSegment(), this.#abort.signal);
-      body = next.kind === 'body' ? next.body : undefined;
+      // A short segment: the object ends before `end` (the prefetched GET goes with the stream).
+      if (next === undefined || this.#position <= range.end) return;
+      this.#prefetched = undefined;
+      range = next.range;
+      got = await next.got;
     }
   }
 }

@@ -1,4 +1,5 @@
 import type { BlobStore } from './cas/blob-store.js';
+import { CachedBlobStore } from './cas/cached-blob-store.js';
 import { FsBlobStore } from './cas/fs-blob-store.js';
 import { S3BlobStore } from './cas/s3-blob-store.js';
 import type { BlobStoreConfig } from './config/blob-store-config.js';
@@ -33,6 +34,12 @@ export interface Storage {
  * `existing`: create nothing (fsck, which may run on a backup).
  */
 export async function openStorage(config: BlobStoreConfig, registryDir: string, options: { existing?: boolean } = {}): Promise<Storage> {
+  const storage = await openStore(config, registryDir, options);
+  const cacheBytes = config.cacheBytes ?? 0;
+  return cacheBytes > 0 ? { ...storage, store: new CachedBlobStore(storage.store, cacheBytes) } : storage;
+}
+
+async function openStore(config: BlobStoreConfig, registryDir: string, options: { existing?: boolean }): Promise<Storage> {
   if (config.kind === 's3') {
     const store = await S3BlobStore.open(config.s3);
     const { tempGraceMs } = config;

@@ -1,7 +1,11 @@
 import type { S3StoreConfig } from '../cas/s3-config.js';
 
-/** Where the blobs live: the data folder (the default), or a bucket of an S3-compatible store. */
-export type BlobStoreConfig = { kind: 'fs' } | { kind: 's3'; s3: S3StoreConfig; tempGraceMs: number };
+/**
+ * Where the blobs live: the data folder (the default), or a bucket of an S3-compatible store;
+ * and how many bytes of hot blobs the server keeps in memory in front of either (BLOB_CACHE_BYTES,
+ * read with the server's settings: none for the command-line tools).
+ */
+export type BlobStoreConfig = ({ kind: 'fs' } | { kind: 's3'; s3: S3StoreConfig; tempGraceMs: number }) & { cacheBytes?: number };
 
 const S3_KEYS = ['S3_BUCKET', 'S3_ENDPOINT', 'S3_REGION', 'S3_PREFIX', 'S3_FORCE_PATH_STYLE', 'S3_CHECKSUMS', 'S3_TEMP_GRACE_SECONDS'] as const;
 

@@ -34,7 +34,7 @@ export interface Config {
   minUploadRate: number;
   /** The window over which the upload rate is measured. */
   uploadRateWindowMs: number;
-  /** BLOB_STORE and the S3_* settings. */
+  /** BLOB_STORE and the S3_* settings, and BLOB_CACHE_BYTES (hot blob bytes kept in memory). */
   blobStore: BlobStoreConfig;
 }
 
@@ -62,6 +62,7 @@ export const DEFAULTS = {
   TRUST_PROXY: 'false',
   JOURNAL_SNAPSHOT_BYTES: '16M',
   REPAIR_TREE: 'changed',
+  BLOB_CACHE_BYTES: '64M',
 } as const;
 
 const UNITS: Record<string, number> = { '': 1, K: 1024, KIB: 1024, M: 1024 ** 2, MIB: 1024 ** 2, G: 1024 ** 3, GIB: 1024 ** 3 };
@@ -90,6 +91,8 @@ export function loadConfig(env: Environment): Config {
   const repairTree = check('REPAIR_TREE', (['changed', 'all'] as const).find((value) => value === read('REPAIR_TREE')), '"changed" or "all"');
   const minUploadRate = check('MIN_UPLOAD_RATE', read('MIN_UPLOAD_RATE') === '0' ? 0 : parseBytes(read('MIN_UPLOAD_RATE')), 'bytes per second, optionally with K, M or G (binary units), or 0 for no minimum');
   const uploadRateWindowMs = check('MIN_UPLOAD_RATE_WINDOW_SECONDS', milliseconds(read('MIN_UPLOAD_RATE_WINDOW_SECONDS')), 'a number of seconds from 0.001 to 86400');
+  const blobCacheText = read('BLOB_CACHE_BYTES');
+  const blobCacheBytes = check('BLOB_CACHE_BYTES', blobCacheText === '0' ? 0 : parseBytes(blobCacheText), 'a number of bytes, optionally with K, M or G (binary units), or 0 for no cache');
   const trustProxy = check('TRUST_PROXY', { true: true, false: false }[read('TRUST_PROXY')], '"true" or "false"');
 
   let publicUrl: string | undefined;
@@ -126,7 +129,7 @@ export function loadConfig(env: Environment): Config {
     repairTree: repairTree ?? 'changed',
     minUploadRate: minUploadRate ?? 0,
     uploadRateWindowMs: uploadRateWindowMs ?? 0,
-    blobStore,
+    blobStore: { ...blobStore, cacheBytes: blobCacheBytes ?? 0 },
   };
 }
 

@@ -1,30 +1,36 @@
 import fs from 'node:fs/promises';
 import http from 'node:http';
-import path from 'node:path';
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import { firmwareBytes, sha256 } from '../helpers/fixtures.js';
 import { request, type RawResponse } from '../helpers/http.js';
 import { scrapeMetrics } from '../helpers/metrics.js';
 import { firmwareUpload, multipart, type Multipart } from '../helpers/multipart.js';
 import { startRegistry } from '../helpers/registry-server.js';
+import { STORES, storeContents, storeEnv, storeTest, titled, type StoreKind } from '../helpers/stores.js';
 import { listTree } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const GOOD = { name: 'base', version: '1.0.0' };
 
 /**
- * A registry that already holds one version, and a check that a refused request changed
- * nothing: the same files (no temp file, no blob, no version folder) and the same index bytes.
+ * A registry on `kind` of store that already holds one version, and a check that a refused
+ * request changed nothing: the same files (no temp file, no blob, no version folder), the same
+ * blobs and temp entries in the store (the bucket, with S3), and the same index bytes.
  */
-async function registryWithOneVersion(t: ExecutionContext, env: Record<string, string> = {}) {
+async function registryWithOneVersion(t: ExecutionContext, kind: StoreKind, extra: Record<string, string> = {}) {
+  const env = await storeEnv(kind, extra);
   const registry = await startRegistry(t, env);
   t.is((await registry.publish({ name: 'existing', version: '0.1.0' }, firmwareBytes(512))).status, 201);
   const files = await listTree(registry.home);
+  const stored = await storeContents(env, registry.dataDir);
   const index = await fs.readFile(registry.dbFile);
   return {
     registry,
+    /** Entries in the store's temp area now: a file in `.tmp`, or a staged object or multipart upload. */
+    tempEntries: async () => (await storeContents(env, registry.dataDir)).temp.length,
     async assertUnchanged() {
       t.deepEqual(await listTree(registry.home), files, 'no file added or removed');
+      t.deepEqual(await storeContents(env, registry.dataDir), stored, 'no blob or temp entry added or removed');
       t.true(index.equals(await fs.readFile(registry.dbFile)), 'index file unchanged');
       t.is((await registry.get('/firmware')).json().length, 1, 'still one version listed');
     },
@@ -40,12 +46,15 @@ function assertError(t: ExecutionContext, answer: RawResponse, status: number, c
   t.true(typeof body.error.message === 'string' && body.error.message.length > 10);
 }
 
-const rejects = (title: string, status: number, code: string, upload: () => Multipart) =>
-  test(`publish refuses ${title} with ${status} ${code} and leaves nothing behind`, async (t) => {
-    const { registry, assertUnchanged } = await registryWithOneVersion(t);
-    assertError(t, await registry.post(upload()), status, code);
-    await assertUnchanged();
-  });
+const rejects = (title: string, status: number, code: string, upload: () => Multipart) => {
+  for (const kind of STORES) {
+    storeTest(kind)(titled(kind, `publish refuses ${title} with ${status} ${code} and leaves nothing behind`), async (t) => {
+      const { registry, assertUnchanged } = await registryWithOneVersion(t, kind);
+      assertError(t, await registry.post(upload()), status, code);
+      await assertUnchanged();
+    });
+  }
+};
 
 rejects('a missing metadata part', 400, 'METADATA_INVALID', () =>
   multipart([{ name: 'firmware', filename: 'fw.bin', body: firmwareBytes() }]),
@@ -118,101 +127,117 @@ rejects('a body cut off before its closing boundary', 400, 'MULTIPART_INVALID', 
   return { contentType, body: body.subarray(0, body.length - 5_000) };
 });
 
-test('publish refuses a body that is not multipart with 415 and leaves nothing behind', async (t) => {
-  const { registry, assertUnchanged } = await registryWithOneVersion(t);
-  const answer = await request(`${registry.url}/firmware`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(GOOD),
+for (const kind of STORES) {
+  storeTest(kind)(titled(kind, 'publish refuses a body that is not multipart with 415 and leaves nothing behind'), async (t) => {
+    const { registry, assertUnchanged } = await registryWithOneVersion(t, kind);
+    const answer = await request(`${registry.url}/firmware`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(GOOD),
+    });
+    assertError(t, answer, 415, 'UNSUPPORTED_MEDIA_TYPE');
+    await assertUnchanged();
   });
-  assertError(t, answer, 415, 'UNSUPPORTED_MEDIA_TYPE');
-  await assertUnchanged();
-});
+}
 
-test('publish refuses an announced oversize body with 413 before reading it', async (t) => {
-  const { registry, assertUnchanged } = await registryWithOneVersion(t, { MAX_UPLOAD_BYTES: '1024' });
-  const { contentType, body } = firmwareUpload(GOOD, firmwareBytes(64));
-  // Announce 10 MB, send only the first bytes: an answer proves the server did not wait for the rest.
-  const answer = await new Promise<RawResponse>((resolve, reject) => {
+for (const kind of STORES) {
+  storeTest(kind)(titled(kind, 'publish refuses an announced oversize body with 413 before reading it'), async (t) => {
+    const { registry, assertUnchanged } = await registryWithOneVersion(t, kind, { MAX_UPLOAD_BYTES: '1024' });
+    const { contentType, body } = firmwareUpload(GOOD, firmwareBytes(64));
+    // Announce 10 MB, send only the first bytes: an answer proves the server did not wait for the rest.
+    const answer = await new Promise<RawResponse>((resolve, reject) => {
+      const req = http.request(`${registry.url}/firmware`, {
+        method: 'POST',
+        headers: { 'Content-Type': contentType, 'Content-Length': 10_000_000 },
+        agent: false,
+      });
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const bytes = Buffer.concat(chunks);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: bytes, json: () => JSON.parse(bytes.toString()) });
+          req.destroy();
+        });
+      });
+      req.on('error', reject);
+      req.write(body.subarray(0, 100));
+    });
+    assertError(t, answer, 413, 'TOO_LARGE');
+    t.is(answer.headers.connection, 'close');
+    await assertUnchanged();
+  });
+}
+
+for (const kind of STORES) {
+  storeTest(kind)(titled(kind, 'publish refuses a chunked body whose firmware grows past the limit with 413'), async (t) => {
+    const { registry, assertUnchanged } = await registryWithOneVersion(t, kind, { MAX_UPLOAD_BYTES: '1024' });
+    const { contentType, body } = firmwareUpload(GOOD, firmwareBytes(5000));
+    const answer = await request(`${registry.url}/firmware`, {
+      method: 'POST',
+      headers: { 'Content-Type': contentType },
+      body: (async function* () {
+        yield body;
+      })(),
+    });
+    assertError(t, answer, 413, 'TOO_LARGE');
+    await assertUnchanged();
+  });
+}
+
+for (const kind of STORES) {
+  storeTest(kind)(titled(kind, 'publish accepts firmware of exactly MAX_UPLOAD_BYTES'), async (t) => {
+    const registry = await startRegistry(t, await storeEnv(kind, { MAX_UPLOAD_BYTES: '1024' }));
+    t.is((await registry.publish(GOOD, firmwareBytes(1024))).status, 201);
+    t.is((await registry.publish({ ...GOOD, version: '1.0.1' }, firmwareBytes(1025))).status, 413);
+  });
+}
+
+/**
+ * An upload cut off midway: more than one S3 part (8 MiB) is sent first, so that the S3 store
+ * has begun its multipart upload (smaller bodies are held until their end, one PutObject).
+ */
+const MID_UPLOAD_BYTES = 12 << 20;
+const MID_UPLOAD_SENT = 10 << 20;
+
+for (const kind of STORES) {
+  storeTest(kind)(titled(kind, 'publish: a client that disconnects mid-upload leaves no temp file and no version'), async (t) => {
+    const { registry, tempEntries, assertUnchanged } = await registryWithOneVersion(t, kind);
+    const { contentType, body } = firmwareUpload(GOOD, firmwareBytes(MID_UPLOAD_BYTES));
     const req = http.request(`${registry.url}/firmware`, {
       method: 'POST',
-      headers: { 'Content-Type': contentType, 'Content-Length': 10_000_000 },
+      headers: { 'Content-Type': contentType, 'Content-Length': body.length },
       agent: false,
     });
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const bytes = Buffer.concat(chunks);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: bytes, json: () => JSON.parse(bytes.toString()) });
-        req.destroy();
-      });
+    req.on('error', () => {});
+    req.write(body.subarray(0, MID_UPLOAD_SENT));
+    await waitFor(async () => (await tempEntries()) > 0);
+    req.destroy();
+    await waitFor(async () => (await tempEntries()) === 0);
+    await assertUnchanged();
+  });
+}
+
+for (const kind of STORES) {
+  storeTest(kind)(titled(kind, 'publish: an aborted upload is logged and counted as aborted, with the client address and the route, not as 404'), async (t) => {
+    const { registry, tempEntries } = await registryWithOneVersion(t, kind);
+    const { contentType, body } = firmwareUpload(GOOD, firmwareBytes(MID_UPLOAD_BYTES));
+    const req = http.request(`${registry.url}/firmware`, {
+      method: 'POST',
+      headers: { 'Content-Type': contentType, 'Content-Length': body.length, 'X-Request-Id': 'gone-midway' },
+      agent: false,
     });
-    req.on('error', reject);
-    req.write(body.subarray(0, 100));
+    req.on('error', () => {});
+    req.write(body.subarray(0, MID_UPLOAD_SENT));
+    await waitFor(async () => (await tempEntries()) > 0);
+    req.destroy();
+    await waitFor(() => registry.logs.some((line) => line.req_id === 'gone-midway'));
+    const line = registry.logs.find((entry) => entry.req_id === 'gone-midway');
+    t.like(line, { method: 'POST', route: '/firmware', path: '/firmware', aborted: true, ip: '127.0.0.1' });
+    t.is(line?.status, undefined, 'no status went out');
+    t.is(line?.bytes, undefined);
+    const value = await scrapeMetrics(registry);
+    t.is(value('spore_http_requests_total{method="POST",route="/firmware",status="aborted"}'), 1);
+    t.true(Number.isNaN(value('spore_http_requests_total{method="POST",route="/firmware",status="404"}')));
   });
-  assertError(t, answer, 413, 'TOO_LARGE');
-  t.is(answer.headers.connection, 'close');
-  await assertUnchanged();
-});
-
-test('publish refuses a chunked body whose firmware grows past the limit with 413', async (t) => {
-  const { registry, assertUnchanged } = await registryWithOneVersion(t, { MAX_UPLOAD_BYTES: '1024' });
-  const { contentType, body } = firmwareUpload(GOOD, firmwareBytes(5000));
-  const answer = await request(`${registry.url}/firmware`, {
-    method: 'POST',
-    headers: { 'Content-Type': contentType },
-    body: (async function* () {
-      yield body;
-    })(),
-  });
-  assertError(t, answer, 413, 'TOO_LARGE');
-  await assertUnchanged();
-});
-
-test('publish accepts firmware of exactly MAX_UPLOAD_BYTES', async (t) => {
-  const registry = await startRegistry(t, { MAX_UPLOAD_BYTES: '1024' });
-  t.is((await registry.publish(GOOD, firmwareBytes(1024))).status, 201);
-  t.is((await registry.publish({ ...GOOD, version: '1.0.1' }, firmwareBytes(1025))).status, 413);
-});
-
-test('publish: a client that disconnects mid-upload leaves no temp file and no version', async (t) => {
-  const { registry, assertUnchanged } = await registryWithOneVersion(t);
-  const tempDir = path.join(registry.dataDir, '.tmp');
-  const { contentType, body } = firmwareUpload(GOOD, firmwareBytes(2_000_000));
-  const req = http.request(`${registry.url}/firmware`, {
-    method: 'POST',
-    headers: { 'Content-Type': contentType, 'Content-Length': body.length },
-    agent: false,
-  });
-  req.on('error', () => {});
-  req.write(body.subarray(0, 1_000_000));
-  await waitFor(async () => (await fs.readdir(tempDir)).length > 0);
-  req.destroy();
-  await waitFor(async () => (await fs.readdir(tempDir)).length === 0);
-  await assertUnchanged();
-});
-
-
-test('publish: an aborted upload is logged and counted as aborted, with the client address and the route, not as 404', async (t) => {
-  const { registry } = await registryWithOneVersion(t);
-  const tempDir = path.join(registry.dataDir, '.tmp');
-  const { contentType, body } = firmwareUpload(GOOD, firmwareBytes(2_000_000));
-  const req = http.request(`${registry.url}/firmware`, {
-    method: 'POST',
-    headers: { 'Content-Type': contentType, 'Content-Length': body.length, 'X-Request-Id': 'gone-midway' },
-    agent: false,
-  });
-  req.on('error', () => {});
-  req.write(body.subarray(0, 1_000_000));
-  await waitFor(async () => (await fs.readdir(tempDir)).length > 0);
-  req.destroy();
-  await waitFor(() => registry.logs.some((line) => line.req_id === 'gone-midway'));
-  const line = registry.logs.find((entry) => entry.req_id === 'gone-midway');
-  t.like(line, { method: 'POST', route: '/firmware', path: '/firmware', aborted: true, ip: '127.0.0.1' });
-  t.is(line?.status, undefined, 'no status went out');
-  t.is(line?.bytes, undefined);
-  const value = await scrapeMetrics(registry);
-  t.is(value('spore_http_requests_total{method="POST",route="/firmware",status="aborted"}'), 1);
-  t.true(Number.isNaN(value('spore_http_requests_total{method="POST",route="/firmware",status="404"}')));
-});
+}

@@ -1,10 +1,15 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import test, { type ExecutionContext } from 'ava';
+import { loadBlobStoreConfig } from '../../src/config/blob-store-config.js';
+import { openStorage } from '../../src/storage.js';
 import { firmwareBytes, sha256 } from '../helpers/fixtures.js';
 import { request } from '../helpers/http.js';
 import { firmwareUpload } from '../helpers/multipart.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry-server.js';
+import { cli } from '../helpers/run-cli.js';
+import { putUnpublished, STORES, storeContents, storeEnv, storeTest, titled } from '../helpers/stores.js';
 import { storeUnpublished } from '../helpers/unpublished-blob.js';
 
 type Row = { name: string; version: string; labels: Record<string, string> };
@@ -29,6 +34,9 @@ async function catalogue(t: ExecutionContext, env: Record<string, string> = {}):
 }
 
 const versions = (rows: Row[]) => rows.map((row) => `${row.name}@${row.version}`);
+
+// Queries, latest and updates read the index only: they run on the default store. What
+// touches blobs (PATCH with a restart, DELETE, gc) runs on both stores.
 
 test('queries: pre-releases order below their release, rc above beta', async (t) => {
   const registry = await catalogue(t);
@@ -162,16 +170,18 @@ test('updates: a current that is not SemVer is 400; no current is 400; an unknow
   t.is((await registry.get('/updates/base?current=1.0.0&range=nope')).status, 400);
 });
 
-test('PATCH replaces the labels, durably, and queries see it at once', async (t) => {
-  const registry = await catalogue(t);
-  const promote = await patch(registry, '/firmware/base/2.0.0', { labels: { channel: 'stable', hw: 'esp32' } });
-  t.is(promote.status, 200);
-  t.like(promote.json(), { name: 'base', version: '2.0.0', labels: { channel: 'stable', hw: 'esp32' } });
-  t.is((await registry.get('/firmware/base/latest?label=channel=stable')).headers.location, '/firmware/base/2.0.0');
-  await registry.restart();
-  t.deepEqual((await registry.get('/firmware?version=2.0.0')).json()[0].labels, { channel: 'stable', hw: 'esp32' });
-  t.deepEqual(versions((await registry.get('/firmware?label=channel=beta')).json()), ['base@2.0.0-rc.1', 'base@2.0.0-beta.1']);
-});
+for (const kind of STORES) {
+  storeTest(kind)(titled(kind, 'PATCH replaces the labels, durably, and queries see it at once'), async (t) => {
+    const registry = await catalogue(t, await storeEnv(kind));
+    const promote = await patch(registry, '/firmware/base/2.0.0', { labels: { channel: 'stable', hw: 'esp32' } });
+    t.is(promote.status, 200);
+    t.like(promote.json(), { name: 'base', version: '2.0.0', labels: { channel: 'stable', hw: 'esp32' } });
+    t.is((await registry.get('/firmware/base/latest?label=channel=stable')).headers.location, '/firmware/base/2.0.0');
+    await registry.restart();
+    t.deepEqual((await registry.get('/firmware?version=2.0.0')).json()[0].labels, { channel: 'stable', hw: 'esp32' });
+    t.deepEqual(versions((await registry.get('/firmware?label=channel=beta')).json()), ['base@2.0.0-rc.1', 'base@2.0.0-beta.1']);
+  });
+}
 
 test('PATCH refuses what is not {labels} JSON, and unknown versions', async (t) => {
   const registry = await catalogue(t);
@@ -184,30 +194,36 @@ test('PATCH refuses what is not {labels} JSON, and unknown versions', async (t) 
   t.deepEqual((await registry.get('/firmware?version=1.0.0')).json()[0].labels, { channel: 'stable', hw: 'esp32' });
 });
 
-test('DELETE removes the version, its link, and its blob once nothing references it', async (t) => {
-  const registry = await startRegistry(t);
-  const shared = firmwareBytes(1000);
-  const alone = firmwareBytes(1000);
-  await registry.publish({ name: 'base', version: '1.0.0' }, shared);
-  await registry.publish({ name: 'base', version: '1.0.1' }, shared);
-  await registry.publish({ name: 'base', version: '2.0.0' }, alone);
-  const blobOf = (bytes: Buffer) => path.join(registry.dataDir, '.blobs', 'sha256', sha256(bytes).slice(7, 9), sha256(bytes).slice(7));
-  t.is((await registry.get('/firmware/base/2.0.0')).status, 200, 'downloaded (and cached) before');
+for (const kind of STORES) {
+  storeTest(kind)(titled(kind, 'DELETE removes the version, its link, and its blob once nothing references it'), async (t) => {
+    const env = await storeEnv(kind);
+    const registry = await startRegistry(t, env);
+    const shared = firmwareBytes(1000);
+    const alone = firmwareBytes(1000);
+    await registry.publish({ name: 'base', version: '1.0.0' }, shared);
+    await registry.publish({ name: 'base', version: '1.0.1' }, shared);
+    await registry.publish({ name: 'base', version: '2.0.0' }, alone);
+    const stored = async () => (await storeContents(env, registry.dataDir)).blobs;
+    t.is((await registry.get('/firmware/base/2.0.0')).status, 200, 'downloaded (and cached) before');
+    t.is((await registry.get('/firmware/base/2.0.0', { Range: 'bytes=0-99' })).status, 206, 'a small range too (BLOB_CACHE_BYTES)');
 
-  t.is((await request(`${registry.url}/firmware/base/2.0.0`, { method: 'DELETE' })).status, 204);
-  t.is((await registry.get('/firmware/base/2.0.0')).status, 404);
-  t.is((await registry.get(`/blobs/sha256/${sha256(alone).slice(7)}`)).status, 404);
-  await t.throwsAsync(fs.access(blobOf(alone)));
-  await t.throwsAsync(fs.access(path.join(registry.dataDir, 'base', '2.0.0')));
+    t.is((await request(`${registry.url}/firmware/base/2.0.0`, { method: 'DELETE' })).status, 204);
+    t.is((await registry.get('/firmware/base/2.0.0')).status, 404);
+    t.is((await registry.get(`/blobs/sha256/${sha256(alone).slice(7)}`)).status, 404);
+    t.is((await registry.get(`/blobs/sha256/${sha256(alone).slice(7)}`, { Range: 'bytes=0-99' })).status, 404, 'no cached bytes of the deleted blob');
+    t.false((await stored()).includes(sha256(alone)));
+    // The version tree is a view of the file system: only the file-system store has one.
+    if (kind === 'fs') await t.throwsAsync(fs.access(path.join(registry.dataDir, 'base', '2.0.0')));
 
-  t.is((await request(`${registry.url}/firmware/base/1.0.0`, { method: 'DELETE' })).status, 204);
-  await t.notThrowsAsync(fs.access(blobOf(shared)), 'still referenced by 1.0.1');
-  t.true((await registry.get('/firmware/base/1.0.1')).body.equals(shared));
-  t.is((await request(`${registry.url}/firmware/base/1.0.0`, { method: 'DELETE' })).status, 404);
+    t.is((await request(`${registry.url}/firmware/base/1.0.0`, { method: 'DELETE' })).status, 204);
+    t.true((await stored()).includes(sha256(shared)), 'still referenced by 1.0.1');
+    t.true((await registry.get('/firmware/base/1.0.1')).body.equals(shared));
+    t.is((await request(`${registry.url}/firmware/base/1.0.0`, { method: 'DELETE' })).status, 404);
 
-  await registry.restart();
-  t.deepEqual(versions((await registry.get('/firmware')).json()), ['base@1.0.1']);
-});
+    await registry.restart();
+    t.deepEqual(versions((await registry.get('/firmware')).json()), ['base@1.0.1']);
+  });
+}
 
 test('PATCH and DELETE need a token when tokens are set', async (t) => {
   const registry = await catalogue(t, { REGISTRY_TOKENS: 'secret' });
@@ -218,6 +234,8 @@ test('PATCH and DELETE need a token when tokens are set', async (t) => {
   t.is((await request(`${registry.url}/firmware/base/1.0.0`, { method: 'DELETE', headers: { Authorization: 'Bearer secret' } })).status, 204);
 });
 
+// On the file system, with the version tree (links, foreign files) and backdated files; the
+// S3 variant below cannot backdate objects, so it uses the command line's --grace 0 instead.
 test('gc removes old unreferenced blobs, old temp files and stale links; keeps fresh ones; dry_run only reports', async (t) => {
   const registry = await startRegistry(t);
   const kept = firmwareBytes(100);
@@ -265,6 +283,36 @@ test('gc removes old unreferenced blobs, old temp files and stale links; keeps f
   await t.notThrowsAsync(fs.access(path.join(registry.dataDir, 'stale', '0.3.0', 'firmware.bin')), 'a young link stays');
   t.true((await registry.get('/firmware/base/1.0.0')).body.equals(kept));
   t.is((await request(`${registry.url}/gc?dry_run=maybe`, { method: 'POST' })).status, 400);
+});
+
+storeTest('s3')('gc [s3]: unreferenced blobs and temp entries stay while younger than the grace period, then go; dry_run only reports', async (t) => {
+  const env = await storeEnv('s3');
+  const registry = await startRegistry(t, env);
+  const kept = firmwareBytes(100);
+  await registry.publish({ name: 'base', version: '1.0.0' }, kept);
+  const orphan = await putUnpublished(env, registry.dataDir, firmwareBytes(300));
+  const storage = await openStorage(loadBlobStoreConfig(env, []), registry.dataDir);
+  t.teardown(() => storage.close());
+  const staged = await storage.store.stage(Readable.from([firmwareBytes(50)]));
+  t.is((await storeContents(env, registry.dataDir)).temp.length, 1);
+
+  // Through HTTP, with the grace period of an hour: everything is young, nothing goes.
+  const young = await request(`${registry.url}/gc?dry_run=true`, { method: 'POST' });
+  t.like(young.json(), { dry_run: true, blobs: [], young_blobs: 1, temp_files: [], bytes: 0 });
+  t.like((await request(`${registry.url}/gc`, { method: 'POST' })).json(), { blobs: [], young_blobs: 1 });
+  t.deepEqual((await storeContents(env, registry.dataDir)).blobs, [sha256(kept), orphan.digest].sort());
+
+  // From the command line (the server stopped: the index is free), with no grace period.
+  await registry.close();
+  const cwd = { cwd: registry.home, env: { ...env, REGISTRY_DB: registry.dbFile } };
+  const dry = await cli(['gc', '--grace', '0', '--dry-run'], cwd);
+  t.is(dry.code, 0, dry.stderr);
+  t.is((await storeContents(env, registry.dataDir)).temp.length, 1, 'a dry run removes nothing');
+  const collected = await cli(['gc', '--grace', '0'], cwd);
+  t.is(collected.code, 0, collected.stderr);
+  t.regex(collected.stdout, /removed 1 blob/);
+  t.deepEqual(await storeContents(env, registry.dataDir), { blobs: [sha256(kept)], temp: [] });
+  await staged.discard();
 });
 
 function patch(registry: TestRegistry, url: string, body: unknown, headers: Record<string, string> = {}) {

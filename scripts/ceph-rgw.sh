@@ -7,6 +7,10 @@
 #                                     written to <dir>/env) once the S3 endpoint answers
 #   scripts/ceph-rgw.sh stop <dir>    stops radosgw, then the OSD, then the monitor; removes <dir>
 #
+# The cluster belongs to the process that started the script (its parent; CEPH_RGW_OWNER_PID
+# names another, 0 none): a watchdog stops it when that process is gone, so a test runner
+# that is killed or times out never leaves Ceph daemons running.
+#
 # Needs Debian's ceph-mon ceph-osd radosgw (scripts/install-test-deps.sh) and root. The order
 # and every setting below follow ../../shared/SCALE-OUT.md, where each one is explained by the
 # failure it prevents. CEPH_RGW_MEMSTORE_BYTES caps the RAM the OSD may hold (default 2 GiB).
@@ -22,7 +26,8 @@ fail() {
   exit 1
 }
 
-[ $# -eq 2 ] || { echo "usage: $0 start|stop <dir>" >&2; exit 2; }
+self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
+[ $# -eq 2 ] || [ "${1:-}" = watch ] || { echo "usage: $0 start|stop <dir>" >&2; exit 2; }
 command=$1
 dir=$2
 conf="$dir/ceph.conf"
@@ -210,8 +215,44 @@ EOF
   trap - EXIT
 }
 
+# A process's start time (field 22 of /proc/<pid>/stat): with the PID, it names one process,
+# never another that was given the same PID later.
+started_at() {
+  sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20
+}
+
+# Runs detached (its own session, no open pipe to the caller) until the cluster is stopped,
+# or until the owner is gone, then stops it. Polls once a second.
+start_watchdog() {
+  owner=${CEPH_RGW_OWNER_PID:-$PPID}
+  [ "$owner" != 0 ] || return 0
+  since=$(started_at "$owner")
+  [ -n "$since" ] || fail "the owning process $owner is not running"
+  setsid "$self" watch "$dir" "$owner" "$since" </dev/null >>"$dir/log/watchdog.log" 2>&1 &
+}
+
+watch() {
+  owner=$1 since=$2
+  while [ -f "$conf" ]; do
+    if [ "$(started_at "$owner")" != "$since" ]; then
+      echo "ceph-rgw: the owning process $owner is gone; stopping the cluster in $dir"
+      stop_all
+      rm -rf "$dir"
+      exit 0
+    fi
+    sleep 1
+  done
+}
+
 case $command in
-  start) start ;;
+  start)
+    start
+    start_watchdog
+    ;;
+  watch)
+    [ $# -eq 4 ] || { echo "usage: $0 watch <dir> <pid> <start time>" >&2; exit 2; }
+    watch "$3" "$4"
+    ;;
   stop)
     [ -f "$conf" ] || fail "$dir holds no cluster started by this script"
     dir=$(cd "$dir" && pwd)

@@ -46,6 +46,8 @@ let started: Promise<{ dir: string; ceph: Ceph }> | undefined;
 /**
  * The Ceph RGW of this test file (ava runs each file in its own process), started by
  * scripts/ceph-rgw.sh on first use, with one bucket, and stopped after the file's last test.
+ * Should the worker die first (ava's timeout, a crash), the script's watchdog stops it: the
+ * worker is the script's parent, the cluster's owner.
  */
 export async function ceph(): Promise<Ceph> {
   started ??= start();

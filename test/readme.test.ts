@@ -2,13 +2,16 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import test from 'ava';
+import { ceph, cephTest } from './helpers/ceph.js';
 import { spawnServer, spawnShellServer, type ChildServer } from './helpers/child-server.js';
 import { pathWithCli } from './helpers/cli-on-path.js';
 import { firmwareBytes } from './helpers/fixtures.js';
 import { request } from './helpers/http.js';
 import { firmwareUpload } from './helpers/multipart.js';
 import { readmeShellBlocks } from './helpers/readme.js';
+import { sha256 } from './helpers/fixtures.js';
 import { tempDir } from './helpers/temp-dir.js';
 
 /** The package's own folder (the tests run from dist/test). */
@@ -110,4 +113,29 @@ test('readme: the backup procedure, run as written beside a running registry, ma
     const link = path.join(app, '..', 'spore-backup', 'registry', 'base', version, 'firmware.bin');
     t.true(bytes.equals(await fs.readFile(link)), `the restored copy has its tree back: base/${version}`);
   }
+});
+
+cephTest('readme: the Ceph RGW example of Blobs in S3, run as written against a throw-away Ceph, keeps published firmware in the bucket', async (t) => {
+  const rgw = await ceph();
+  const [block] = readmeShellBlocks('### Blobs in S3').filter((text) => text.includes('radosgw-admin'));
+  t.truthy(block);
+  // The README's RGW is on radosgw's usual port; the test's is on a free one. Ceph's tools
+  // find the cluster through CEPH_CONF, as on a Ceph host they find /etc/ceph/ceph.conf.
+  const lines = (block ?? '').replaceAll('http://127.0.0.1:7480', rgw.endpoint).replace(/\\\n\s*/g, '').split('\n');
+  const serveLine = lines.find((line) => line.includes('spore-registry serve')) ?? '';
+  const cwd = await tempDir(t);
+  const env = { PATH: await pathWithCli(t), CEPH_CONF: rgw.conf };
+  for (const line of lines.filter((other) => other !== serveLine)) {
+    const result = sh(line, cwd, env);
+    t.is(result.status, 0, `${line}\n${result.stderr}`);
+  }
+  const server = await spawnShellServer(t, cwd, serveLine, env);
+  const bytes = firmwareBytes(100_000);
+  await publish(server, 'base', '1.0.0', bytes);
+  t.true((await request(`${server.url}/firmware/base/1.0.0`)).body.equals(bytes));
+
+  const client = new S3Client({ endpoint: rgw.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'spore', secretAccessKey: 'spore-secret' }, responseChecksumValidation: 'WHEN_REQUIRED' });
+  t.teardown(() => client.destroy());
+  const stored = await client.send(new GetObjectCommand({ Bucket: 'firmware', Key: `sha256/${sha256(bytes).slice(7)}` }));
+  t.true(Buffer.from(await stored.Body!.transformToByteArray()).equals(bytes), 'the bytes are an object of the bucket, under their SHA-256');
 });

@@ -22,6 +22,8 @@ export interface Ceph {
   credentials: { accessKeyId: string; secretAccessKey: string };
   /** A bucket made for this test file. */
   bucket: string;
+  /** The cluster's configuration file, for Ceph's own tools (`-c`, or CEPH_CONF). */
+  conf: string;
 }
 
 /** Why a Ceph RGW cannot be started here, if it cannot. */
@@ -70,6 +72,7 @@ async function start(): Promise<{ dir: string; ceph: Ceph }> {
     endpoint: env.S3_ENDPOINT!,
     credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! },
     bucket: BUCKET,
+    conf: path.join(dir, 'ceph.conf'),
   };
   const client = rawClient(ceph);
   try {

@@ -1,5 +1,6 @@
 import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,7 @@ const SCRIPT = fileURLToPath(new URL('../../scripts/ceph-rgw.sh', import.meta.ur
 const BUCKET = 'bench';
 const PART = 8 * MiB;
 const PARTS_IN_FLIGHT = 4;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 export interface BenchRow {
   measure: string;
@@ -47,8 +49,11 @@ export interface BenchTools {
  * The registry on a real Ceph RGW (scripts/ceph-rgw.sh), beside the object store itself in the
  * same run: an upload against the SDK's own multipart upload of the same bytes (8 MiB parts,
  * 4 in flight, as the store sends them); GETs against radosgw serving the same object to the
- * same load generator (the object made public-read, so no signing is measured); and the
- * registry's peak RSS under a 600 MiB upload and 64 concurrent 64 MiB downloads.
+ * same load generator (the object made public-read, so no signing is measured), with the
+ * registry as configured by default (BLOB_CACHE_BYTES 64 MiB), without its cache, and a bare
+ * Node relay (relay.ts: what passing bytes through any Node process costs here); and the
+ * registry's peak RSS under 64 concurrent 64 MiB downloads and a 600 MiB upload. Servers are
+ * measured in alternation, ROUNDS times, keeping each one's median.
  */
 export async function benchS3(tools: BenchTools, home: string, files: string, uploadMiB: number): Promise<BenchRow[]> {
   const missing = process.getuid?.() !== 0 ? 'not root' : spawnSync('sh', ['-c', 'command -v radosgw']).status !== 0 ? 'Ceph is not installed' : undefined;
@@ -63,14 +68,12 @@ export async function benchS3(tools: BenchTools, home: string, files: string, up
   const endpoint = env.S3_ENDPOINT ?? '';
   const credentials = { accessKeyId: env.AWS_ACCESS_KEY_ID ?? '', secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '' };
   const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
-  let server: Server | undefined;
-  const rows: BenchRow[] = [];
-  try {
-    await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
-    server = await startNodeServer(new URL('../bin/spore-registry.js', import.meta.url), ['serve'], {
+  const servers: Server[] = [];
+  const start = async (name: string, script: string, args: string[], extra: Record<string, string> = {}) => {
+    const server = await startNodeServer(new URL(script, import.meta.url), args, {
       PORT: '0',
       HOST: '127.0.0.1',
-      REGISTRY_DB: path.join(home, 's3-registry.db'),
+      REGISTRY_DB: path.join(home, `${name}.db`),
       BLOB_STORE: 's3',
       S3_BUCKET: BUCKET,
       S3_ENDPOINT: endpoint,
@@ -78,34 +81,65 @@ export async function benchS3(tools: BenchTools, home: string, files: string, up
       AWS_ACCESS_KEY_ID: credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    }, path.join(home, 's3-registry.log'));
-    const registry = server;
+      ...extra,
+    }, path.join(home, `${name}.log`));
+    servers.push(server);
+    return server;
+  };
+  const rows: BenchRow[] = [];
+  try {
+    await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    const registry = await start('s3-registry', '../bin/spore-registry.js', ['serve']);
 
     // Memory first, as in run.ts: the peak then shows what 64 downloads cost on top of rest.
     await tools.publishFile(registry.url, await tools.randomFile(files, 's3-64.bin', 64 * MiB), '12.0.0');
     registry.resetPeak();
     const atRest = registry.peakRssMiB();
-    const served = await tools.rate(`${registry.url}/firmware/bench/12.0.0`, 64);
-    rows.push({ measure: 'S3: registry peak RSS, MiB, 64 concurrent GETs of 64 MiB', registry: tools.fmt(registry.peakRssMiB()), note: `${tools.fmt(atRest)} MiB at rest before; ${tools.fmt(served * 64)} MiB/s served` });
+    const downloadSeconds = await tools.timed(() => downloadAll(`${registry.url}/firmware/bench/12.0.0`, 64));
+    rows.push({ measure: 'S3: registry peak RSS, MiB, 64 concurrent GETs of 64 MiB', registry: tools.fmt(registry.peakRssMiB()), note: `${tools.fmt(atRest)} MiB at rest before; ${tools.fmt((64 * 64) / downloadSeconds)} MiB/s served` });
 
     const sixteen = await tools.randomFile(files, 's3-16.bin', 16 * MiB);
     await tools.publishFile(registry.url, sixteen, '10.0.16');
     const hex = JSON.parse(await (await fetch(`${registry.url}/firmware?name=bench&version=10.0.16`)).text())[0].sha256.slice(7) as string;
     await client.send(new PutObjectAclCommand({ Bucket: BUCKET, Key: `sha256/${hex}`, ACL: 'public-read' }));
-    const ours = `${registry.url}/firmware/bench/10.0.16`;
     const theirs = `${endpoint}/${BUCKET}/sha256/${hex}`;
-    const [a, b] = await tools.sideBySide(() => tools.rate(ours, 4), () => tools.rate(theirs, 4));
+    // The same registry without its cache (its own index, the same bucket: the publish dedupes).
+    const uncached = await start('s3-uncached', '../bin/spore-registry.js', ['serve'], { BLOB_CACHE_BYTES: '0' });
+    await tools.publishFile(uncached.url, sixteen, '10.0.16');
+    const relay = await start('s3-relay', './relay.js', [theirs]);
+    const ours = `${registry.url}/firmware/bench/10.0.16`;
+    const oursUncached = `${uncached.url}/firmware/bench/10.0.16`;
+
+    const [a = NaN, b = NaN, c = NaN] = await alternate(tools, [() => tools.rate(ours, 4), () => tools.rate(theirs, 4), () => tools.rate(relay.url, 4)]);
     rows.push(tools.compare('S3: GET 16 MiB, MiB/s (4 connections)', a * 16, b * 16, 'reference: radosgw serving the object'));
+    rows.push(tools.compare('S3: GET 16 MiB through a bare Node relay, MiB/s', c * 16, b * 16, 'reference: radosgw; what relaying through Node costs here'));
     const tail = { Range: `bytes=${16 * MiB - 4096}-${16 * MiB - 1}` };
-    const [aRange, bRange] = await tools.sideBySide(() => tools.rate(ours, 16, tail), () => tools.rate(theirs, 16, tail));
-    rows.push(tools.compare('S3: 4 KiB range at the end of 16 MiB, req/s', aRange, bRange, 'reference: radosgw serving the object'));
+    const [aRange = NaN, bRange = NaN, cRange = NaN, dRange = NaN] = await alternate(tools, [
+      () => tools.rate(ours, 16, tail),
+      () => tools.rate(theirs, 16, tail),
+      () => tools.rate(oursUncached, 16, tail),
+      () => tools.rate(relay.url, 16, tail),
+    ]);
+    rows.push(tools.compare('S3: 4 KiB range at the end of 16 MiB, req/s', aRange, bRange, 'reference: radosgw; BLOB_CACHE_BYTES=64M (the default)'));
+    rows.push(tools.compare('S3: the same 4 KiB range without the cache, req/s', cRange, bRange, 'reference: radosgw; BLOB_CACHE_BYTES=0: a GET per request'));
+    rows.push(tools.compare('S3: the same 4 KiB range through a bare Node relay, req/s', dRange, bRange, 'reference: radosgw'));
+    await uncached.stop();
+    await relay.stop();
 
     const uploadSeconds: number[] = [];
     const sdkSeconds: number[] = [];
     for (let run = 0; run < 3; run++) {
       const file = await tools.randomFile(files, `s3-upload-${run}.bin`, uploadMiB * MiB);
-      sdkSeconds.push(await tools.timed(() => sdkMultipart(client, file, `reference/${run}`)));
-      uploadSeconds.push(await tools.timed(() => tools.publishFile(registry.url, file, `11.0.${run}`)));
+      // Alternating which goes first: neither always meets a store still busy with the other's bytes.
+      const sdk = () => tools.timed(() => sdkMultipart(client, file, `reference/${run}`));
+      const publish = () => tools.timed(() => tools.publishFile(registry.url, file, `11.0.${run}`));
+      if (run % 2 === 0) {
+        sdkSeconds.push(await sdk());
+        uploadSeconds.push(await publish());
+      } else {
+        uploadSeconds.push(await publish());
+        sdkSeconds.push(await sdk());
+      }
       await fs.rm(file);
     }
     rows.push(tools.compare(`S3: upload ${uploadMiB} MiB, MiB/s (median of 3)`, uploadMiB / tools.median(uploadSeconds), uploadMiB / tools.median(sdkSeconds), 'reference: SDK multipart upload, 8 MiB × 4'));
@@ -117,11 +151,44 @@ export async function benchS3(tools: BenchTools, home: string, files: string, up
     rows.push({ measure: 'S3: registry peak RSS, MiB, uploading 600 MiB', registry: tools.fmt(registry.peakRssMiB()), note: `${tools.fmt(before)} MiB at rest before; ${tools.fmt(600 / seconds)} MiB/s` });
     await fs.rm(large);
   } finally {
-    await server?.stop();
+    for (const server of servers) await server.stop();
     client.destroy();
     await promisify(execFile)(SCRIPT, ['stop', cephDir]);
   }
   return rows;
+}
+
+/** Each measure ROUNDS times, in turn, and each one's median: a burst of other work spoils a round, not a ratio. */
+async function alternate(tools: BenchTools, measures: (() => Promise<number>)[]): Promise<number[]> {
+  const results: number[][] = measures.map(() => []);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [index, measure] of measures.entries()) results[index]!.push(await measure());
+  }
+  return results.map((values) => tools.median(values));
+}
+
+/**
+ * `count` whole downloads at once, each read to its end: every byte goes through, whichever
+ * load generator is installed (wrk's fixed duration ends mid-body at this size).
+ */
+async function downloadAll(url: string, count: number): Promise<void> {
+  const agent = new http.Agent({ keepAlive: false, maxSockets: count });
+  try {
+    await Promise.all(
+      Array.from({ length: count }, () =>
+        new Promise<void>((resolve, reject) => {
+          http.get(url, { agent }, (res) => {
+            if (res.statusCode !== 200) reject(new Error(`GET ${url}: ${res.statusCode}`));
+            res.on('data', () => {});
+            res.on('end', resolve);
+            res.on('error', reject);
+          }).on('error', reject);
+        }),
+      ),
+    );
+  } finally {
+    agent.destroy();
+  }
 }
 
 /** The SDK's own multipart upload of a file: 8 MiB parts read in turn, 4 in flight. */

@@ -140,10 +140,8 @@ export class S3BlobStore implements BlobStore {
     return buffer;
   }
 
-  async reader(digest: Digest): Promise<BlobReader> {
-    const head = await this.bucket.head(this.contentKey(digest));
-    if (head === undefined) throw unknown(digest);
-    return new S3BlobReader(this.#fetch(digest), digest, head.size, this.tuning.segmentSize);
+  reader(digest: Digest): Promise<BlobReader> {
+    return S3BlobReader.open(this.#fetch(digest), digest, this.tuning.segmentSize);
   }
 
   /** S3 deletes never say whether there was something: a HEAD first does. */

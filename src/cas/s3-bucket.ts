@@ -18,7 +18,8 @@ import { RegistryError, type ErrorDetails } from '../errors.js';
 import type { ByteRange } from './blob-store.js';
 import type { PresignedGets } from './s3-presigned-gets.js';
 
-export type GetResult = { kind: 'body'; body: Readable } | { kind: 'absent' } | { kind: 'past-end' };
+/** A body comes with the size of the whole object (from Content-Range), when the store says it. */
+export type GetResult = { kind: 'body'; body: Readable; objectSize: number | undefined } | { kind: 'absent' } | { kind: 'past-end' };
 
 export interface UploadedPart {
   PartNumber: number;

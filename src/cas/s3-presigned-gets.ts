@@ -11,7 +11,7 @@ const REUSE_MS = 5 * 60_000;
 const MAX_URLS = 4096;
 
 export type PresignedGet =
-  | { kind: 'body'; body: IncomingMessage }
+  | { kind: 'body'; body: IncomingMessage; objectSize: number | undefined }
   | { kind: 'absent' }
   | { kind: 'past-end' }
   | { kind: 'failed'; status: number | undefined; s3Error: string; cause?: unknown };
@@ -63,7 +63,7 @@ export class PresignedGets {
       req.once('error', (error: NodeJS.ErrnoException) => resolve({ kind: 'failed', status: undefined, s3Error: error.code ?? error.name, cause: error }));
       req.once('response', (res) => {
         const status = res.statusCode ?? 0;
-        if (status === 200 || status === 206) return resolve({ kind: 'body', body: res });
+        if (status === 200 || status === 206) return resolve({ kind: 'body', body: res, objectSize: objectSize(res) });
         // An error's body is a short XML document naming it (NoSuchKey, AccessDenied…).
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -78,4 +78,10 @@ export class PresignedGets {
       req.end();
     });
   }
+}
+
+/** The whole object's size: Content-Range's total (RFC 9110 §14.4), or a 200's Content-Length. */
+function objectSize(res: IncomingMessage): number | undefined {
+  const total = /\/(\d+)$/.exec(res.headers['content-range'] ?? '')?.[1] ?? (res.statusCode === 200 ? res.headers['content-length'] : undefined);
+  return total === undefined ? undefined : Number(total);
 }

@@ -56,10 +56,13 @@ export class S3ReadStream extends Readable {
     this.#segment = segments.first;
   }
 
-  /** The stream, or `absent` when there is no such object. */
-  static async open(fetch: FetchRange, range: ByteRange, chunkSize: number, segments: Segments): Promise<S3ReadStream | 'absent'> {
+  /**
+   * The stream, or `absent` when there is no such object. `answered`: the answer to a GET of
+   * exactly the first segment, made already (by a reader that guessed where reading starts).
+   */
+  static async open(fetch: FetchRange, range: ByteRange, chunkSize: number, segments: Segments, answered?: GetResult): Promise<S3ReadStream | 'absent'> {
     const stream = new S3ReadStream(fetch, range.start, range.end, chunkSize, segments);
-    const first = stream.#request();
+    const first = stream.#request(answered);
     if (first === undefined) {
       stream.push(null);
       return stream;
@@ -88,13 +91,13 @@ export class S3ReadStream extends Readable {
     callback(error);
   }
 
-  /** Asks for the next segment, unless the last one is asked for already. */
-  #request(): Segment | undefined {
+  /** Asks for the next segment (unless `answered` already), unless the last one is asked for already. */
+  #request(answered?: GetResult): Segment | undefined {
     if (this.#requested > this.end || this.destroyed) return undefined;
     const range = { start: this.#requested, end: Math.min(this.end, this.#requested + this.#segment - 1) };
     this.#requested = range.end + 1;
     this.#segment = Math.min(this.#segment * GROWTH, this.segments.max);
-    const got = this.fetch(range, this.#abort.signal);
+    const got = answered ? Promise.resolve(answered) : this.fetch(range, this.#abort.signal);
     got.catch(() => undefined); // awaited later, or dropped with the stream
     return { range, got };
   }
@@ -102,7 +105,8 @@ export class S3ReadStream extends Readable {
   /** Pushes segment after segment, starting with `got`; stops early when the object does. */
   async #run(range: ByteRange, got: GetResult): Promise<void> {
     for (;;) {
-      if (got.kind !== 'body' || this.destroyed) return;
+      if (got.kind !== 'body') return;
+      if (this.destroyed) return void got.body.destroy();
       const next = (this.#prefetched = this.#request());
       this.#body = got.body;
       for await (const chunk of got.body as AsyncIterable<Buffer>) {

@@ -123,8 +123,11 @@ export async function benchS3(tools: BenchTools, home: string, files: string, up
     rows.push(tools.compare('S3: 4 KiB range at the end of 16 MiB, req/s', aRange, bRange, 'reference: radosgw; BLOB_CACHE_BYTES=64M (the default)'));
     rows.push(tools.compare('S3: the same 4 KiB range without the cache, req/s', cRange, bRange, 'reference: radosgw; BLOB_CACHE_BYTES=0: a GET per request'));
     rows.push(tools.compare('S3: the same 4 KiB range through a bare Node relay, req/s', dRange, bRange, 'reference: radosgw'));
-    await uncached.stop();
-    await relay.stop();
+    // Stopped once only: a second stop of a server that died of its signal would wait forever.
+    for (const done of [uncached, relay]) {
+      servers.splice(servers.indexOf(done), 1);
+      await done.stop();
+    }
 
     const uploadSeconds: number[] = [];
     const sdkSeconds: number[] = [];

@@ -20,7 +20,7 @@ test('config: the defaults serve ./registry and ./registry.db on port 3002', (t)
     repairTree: 'changed',
     minUploadRate: 64 * 1024,
     uploadRateWindowMs: 30_000,
-    blobStore: { kind: 'fs' },
+    blobStore: { kind: 'fs', cacheBytes: 64 * 1024 ** 2 },
   });
 });
 
@@ -71,6 +71,7 @@ test('config: BLOB_STORE=s3 takes the bucket and its settings; credentials only 
     kind: 's3',
     s3: { bucket: 'firmware', endpoint: 'http://127.0.0.1:7480', region: 'us-east-1', prefix: 'spore/', forcePathStyle: true, checksums: 'WHEN_REQUIRED' },
     tempGraceMs: 0,
+    cacheBytes: 64 * 1024 ** 2,
   });
   const keyed = loadConfig({ ...env, AWS_ACCESS_KEY_ID: 'id', AWS_SECRET_ACCESS_KEY: 'secret', S3_REGION: 'eu-west-1', S3_CHECKSUMS: 'WHEN_SUPPORTED' }).blobStore;
   t.like(keyed, { s3: { credentials: { accessKeyId: 'id', secretAccessKey: 'secret' }, region: 'eu-west-1', checksums: 'WHEN_SUPPORTED' } });

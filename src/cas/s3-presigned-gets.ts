@@ -25,8 +25,9 @@ export type PresignedGet =
  * header is not part of the signature, so one URL serves every range of its object.
  *
  * A 403 may be a URL whose temporary credentials expired early: it is signed afresh and tried
- * once more. A connection the server closed while idle (ECONNRESET on a reused socket) is
- * tried once more too, as the SDK's retry would. Any other failure is the caller's to report.
+ * once more. A connection the server closed while idle (ECONNRESET on a reused socket), and a
+ * 500 or 503 (S3's InternalError and SlowDown), are tried once more too, as the SDK's retry
+ * would (without its back-off). Any other failure is the caller's to report.
  */
 export class PresignedGets {
   readonly #urls = new Map<string, { url: string; signedAt: number }>();
@@ -39,7 +40,7 @@ export class PresignedGets {
 
   async get(key: string, range: ByteRange, signal?: AbortSignal): Promise<PresignedGet> {
     let got = await this.#request(await this.#url(key, false), range, signal);
-    if (got.kind === 'failed' && (got.status === 403 || got.s3Error === 'ECONNRESET')) {
+    if (got.kind === 'failed' && (got.status === 403 || got.status === 500 || got.status === 503 || got.s3Error === 'ECONNRESET')) {
       got = await this.#request(await this.#url(key, got.status === 403), range, signal);
     }
     return got;

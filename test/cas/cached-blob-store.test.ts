@@ -4,7 +4,9 @@ import test, { type ExecutionContext } from 'ava';
 import type { BlobStore } from '../../src/cas/blob-store.js';
 import { BLOCK_SIZE, CachedBlobStore } from '../../src/cas/cached-blob-store.js';
 import { FsBlobStore } from '../../src/cas/fs-blob-store.js';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { isRegistryError } from '../../src/errors.js';
+import { openStorage } from '../../src/storage.js';
 import { cephTest, s3Store } from '../helpers/ceph.js';
 import { firmwareBytes } from '../helpers/fixtures.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -157,4 +159,20 @@ test('CachedBlobStore: a range past the end of the stored blob is BLOB_TRUNCATED
   const { digest } = await store.put(Readable.from([firmwareBytes(1000)]));
   const error = await t.throwsAsync(store.read(digest, { start: 900, end: 1099 }));
   t.true(isRegistryError(error, 'BLOB_TRUNCATED'));
+});
+
+test('BLOB_CACHE_BYTES: 64 MiB by default, 0 turns the cache off, anything else is a start-up problem', async (t) => {
+  const base = { REGISTRY_DIR: 'unused', REGISTRY_DB: 'unused.db' };
+  t.is(loadConfig(base).blobStore.cacheBytes, 64 << 20);
+  t.is(loadConfig({ ...base, BLOB_CACHE_BYTES: '0' }).blobStore.cacheBytes, 0);
+  t.is(loadConfig({ ...base, BLOB_CACHE_BYTES: '256K' }).blobStore.cacheBytes, 256 << 10);
+  const error = t.throws(() => loadConfig({ ...base, BLOB_CACHE_BYTES: 'lots', PORT: 'x' }), { instanceOf: ConfigError });
+  t.true(error?.problems.some((problem) => problem.startsWith('BLOB_CACHE_BYTES must be')));
+  t.is(error?.problems.length, 2, 'reported with the other problems');
+
+  const dir = await tempDir(t);
+  const cached = await openStorage({ kind: 'fs', cacheBytes: 1 << 20 }, dir);
+  t.true(cached.store instanceof CachedBlobStore);
+  const plain = await openStorage({ kind: 'fs', cacheBytes: 0 }, dir);
+  t.true(plain.store instanceof FsBlobStore);
 });

@@ -94,7 +94,7 @@ export function indexContract(implementation: string, open: OpenIndex, register:
     await index.insert(record('other', '9.0.0', { labels: { board: 'c3', channel: 'stable' } }));
     t.deepEqual(versionsOf(await index.list({ name: 'base', labels: [['board', 'c3']] })), ['1.1.0', '1.0.0']);
     t.deepEqual(versionsOf(await index.list({ name: 'base', labels: [['board', 'c3'], ['channel', 'stable']] })), ['1.0.0']);
-    t.deepEqual(versionsOf(await index.list({ labels: [['board', 'c3'], ['channel', 'stable']] })), ['9.0.0', '1.0.0']);
+    t.deepEqual(versionsOf(await index.list({ labels: [['board', 'c3'], ['channel', 'stable']] })), ['1.0.0', '9.0.0'], 'base, then other');
     t.deepEqual(await index.list({ labels: [['board', 'c3'], ['board', 's3']] }), []);
     t.deepEqual(await index.list({ labels: [['board', 'C3']] }), [], 'values match exactly');
   });

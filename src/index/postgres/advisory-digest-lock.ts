@@ -30,6 +30,8 @@ const GIVE_UP_MS = 120_000;
 export class AdvisoryDigestLock {
   readonly #local = new KeyedLock();
   #connection: Promise<pg.Client> | undefined;
+  /** The connection's last query: node-postgres wants one query at a time on a client. */
+  #lastQuery: Promise<unknown> = Promise.resolve();
   #closed = false;
 
   constructor(
@@ -45,7 +47,7 @@ export class AdvisoryDigestLock {
         return await work();
       } finally {
         if (client === (await this.#connection?.catch(() => undefined))) {
-          await client.query('SELECT pg_advisory_unlock($1)', [key]).catch(() => {});
+          await this.#query(client, 'SELECT pg_advisory_unlock($1)', [key]).catch(() => {});
         } else {
           this.log?.warn({ digest }, 'the connection holding a digest lock broke while the work ran');
         }
@@ -66,7 +68,7 @@ export class AdvisoryDigestLock {
     for (;;) {
       const client = await this.#client();
       try {
-        const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [key]);
+        const { rows } = await this.#query<{ locked: boolean }>(client, 'SELECT pg_try_advisory_lock($1) AS locked', [key]);
         if (rows[0]?.locked) return client;
       } catch (error) {
         throw isDatabaseAway(error) ? databaseUnavailable('lock a digest', error) : error;
@@ -75,6 +77,12 @@ export class AdvisoryDigestLock {
       await sleep(pause);
       pause = Math.min(pause * 2, RETRY_MAX_MS);
     }
+  }
+
+  #query<R extends pg.QueryResultRow>(client: pg.Client, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    const result = this.#lastQuery.catch(() => {}).then(() => client.query<R>(text, values));
+    this.#lastQuery = result;
+    return result;
   }
 
   /** The lock connection, made again when the last one broke. */

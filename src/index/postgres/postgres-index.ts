@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
+import { DEFAULT_DATABASE_POOL_SIZE } from '../../config/index-config.js';
 import type { Digest } from '../../digest.js';
 import { RegistryError } from '../../errors.js';
 import type { Labels } from '../../firmware/labels.js';
@@ -23,7 +24,6 @@ export interface PostgresIndexOptions {
   changePollMs?: number | undefined;
 }
 
-export const DEFAULT_POOL_SIZE = 10;
 const DEFAULT_READ_CACHE_ENTRIES = 10_000;
 const DEFAULT_CHANGE_POLL_MS = 500;
 /** Connecting (or waiting for a pooled connection) longer than this is "away": /health answers within about 2 s. */
@@ -75,7 +75,7 @@ export class PostgresIndex implements FirmwareIndex {
   static async open(url: string, options: PostgresIndexOptions = {}): Promise<PostgresIndex> {
     const { log } = options;
     const connection: pg.ClientConfig = { connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true };
-    const pool = new pg.Pool({ ...connection, max: options.poolSize ?? DEFAULT_POOL_SIZE, application_name: 'spore-registry' });
+    const pool = new pg.Pool({ ...connection, max: options.poolSize ?? DEFAULT_DATABASE_POOL_SIZE, application_name: 'spore-registry' });
     // An idle pooled connection that breaks (the database restarted) is dropped by the pool;
     // without a listener, its error would end the process.
     pool.on('error', (error) => log?.warn({ error: error.message }, 'an idle index database connection broke; the pool opens a new one when needed'));

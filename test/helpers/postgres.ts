@@ -21,6 +21,11 @@ export interface PostgresServer {
   pause(): Promise<void>;
   /** Starts it again, on the same port with the same data. */
   resume(): Promise<void>;
+  /**
+   * Stops every process of the cluster (SIGSTOP): connections stay open, nothing answers — a
+   * database that hangs. Returns the function that lets them go on (SIGCONT).
+   */
+  freeze(): Promise<() => Promise<void>>;
 }
 
 /** Why PostgreSQL cannot be started here, if it cannot. */
@@ -102,10 +107,41 @@ function start(): Promise<PostgresServer> {
       url,
       pause: async () => void (await promisify(execFile)(SCRIPT, ['pause', dir])),
       resume: async () => void (await promisify(execFile)(SCRIPT, ['resume', dir])),
+      freeze: () => freeze(dir),
     };
   })();
   started.push(server);
   return server;
+}
+
+/** The postmaster of the cluster in `dir` and every process it started, by PID. */
+async function clusterPids(dir: string): Promise<number[]> {
+  const postmaster = Number((await fsp.readFile(path.join(dir, 'data', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  const children: number[] = [];
+  for (const entry of await fsp.readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await fsp.readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // Field 4 (after the command in parentheses) is the parent's PID.
+    if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster) children.push(Number(entry));
+  }
+  return [postmaster, ...children];
+}
+
+async function freeze(dir: string): Promise<() => Promise<void>> {
+  const pids = await clusterPids(dir);
+  for (const pid of pids) process.kill(pid, 'SIGSTOP');
+  let thawed = false;
+  return async () => {
+    if (thawed) return;
+    thawed = true;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // gone already
+      }
+    }
+  };
 }
 
 const stopped = new Set<string>();

@@ -74,6 +74,25 @@ postgresTest('PostgresIndex: a change without a notification is noticed by the c
   t.deepEqual((await index.find('base', '1.0.0'))?.labels, { channel: 'stable' });
 });
 
+postgresTest('PostgresIndex: an insert refused as VERSION_EXISTS drops the stale cached absence at once', async (t) => {
+  const url = await freshDatabase();
+  // Polling slower than the test: only the refusal can tell this instance.
+  const index = await openIndex(t, url, { changePollMs: 600_000 });
+  t.is(await index.find('base', '1.0.0'), undefined);
+  // Another instance's publish whose notification has not arrived yet.
+  await query(
+    url,
+    `BEGIN;
+     INSERT INTO firmware (name, version, size, digest, labels, created_at, precedence, prerelease)
+       VALUES ('base', '1.0.0', 1, 'sha256:00', '{}', '2026-01-01T00:00:00.000Z', '00110011001111', false);
+     UPDATE index_state SET seq = seq + 1, versions = versions + 1;
+     COMMIT`,
+  );
+  t.is(await index.find('base', '1.0.0'), undefined, 'the cache still says absent');
+  t.true(isRegistryError(await t.throwsAsync(index.insert(record('base', '1.0.0'))), 'VERSION_EXISTS'));
+  t.is(String((await index.find('base', '1.0.0'))?.digest), 'sha256:00');
+});
+
 postgresTest('PostgresIndex: concurrent inserts of one version on two instances: exactly one succeeds', async (t) => {
   const url = await freshDatabase();
   const [one, other] = [await openIndex(t, url), await openIndex(t, url)];
@@ -170,4 +189,19 @@ postgresTest('PostgresIndex: while PostgreSQL restarts, writes and unknown reads
   await index.remove('base', '2.0.0');
   await waitFor(() => otherHeard.some((change) => change?.version === '2.0.0'));
   t.is(await other.find('base', '2.0.0'), undefined);
+});
+
+postgresTest('PostgresIndex: a database that stops answering makes count (health) UNAVAILABLE soon; known reads answer', async (t) => {
+  const server = await privatePostgres(t);
+  const index = await openIndex(t, await freshDatabase(server));
+  await index.insert(record('base', '1.0.0'));
+  t.is((await index.find('base', '1.0.0'))?.version, '1.0.0');
+  const resume = await server.freeze();
+  t.teardown(resume);
+  const error = await t.throwsAsync(index.count());
+  t.true(unavailable(error), String(error));
+  t.is((await index.find('base', '1.0.0'))?.version, '1.0.0');
+  await resume();
+  await waitFor(() => index.count().then(() => true, () => false));
+  t.is(await index.count(), 1);
 });

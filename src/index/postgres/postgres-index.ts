@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { DEFAULT_DATABASE_POOL_SIZE } from '../../config/index-config.js';
 import type { Digest } from '../../digest.js';
-import { RegistryError } from '../../errors.js';
+import { isRegistryError, RegistryError } from '../../errors.js';
 import type { Labels } from '../../firmware/labels.js';
 import type { Logger } from '../../log.js';
 import type { ChangeNotice, FirmwareIndex, FirmwareRecord, IndexStats, ListFilter, OpenReport } from '../firmware-index.js';
@@ -29,6 +29,8 @@ const DEFAULT_CHANGE_POLL_MS = 500;
 /** Connecting (or waiting for a pooled connection) longer than this is "away": /health answers within about 2 s. */
 const CONNECT_TIMEOUT_MS = 1500;
 const COUNT_TIMEOUT_MS = 1500;
+/** A database that accepted a query and stopped answering is away too, just later. */
+const QUERY_TIMEOUT_MS = 30_000;
 
 /**
  * The index in PostgreSQL, shared by every registry instance configured with the same
@@ -74,7 +76,7 @@ export class PostgresIndex implements FirmwareIndex {
    */
   static async open(url: string, options: PostgresIndexOptions = {}): Promise<PostgresIndex> {
     const { log } = options;
-    const connection: pg.ClientConfig = { connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true };
+    const connection: pg.ClientConfig = { connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS, keepAlive: true };
     const pool = new pg.Pool({ ...connection, max: options.poolSize ?? DEFAULT_DATABASE_POOL_SIZE, application_name: 'spore-registry' });
     // An idle pooled connection that breaks (the database restarted) is dropped by the pool;
     // without a listener, its error would end the process.
@@ -108,15 +110,15 @@ export class PostgresIndex implements FirmwareIndex {
   }
 
   insert(record: FirmwareRecord): Promise<void> {
-    return this.#write('insert a version', (client) => insertVersion(client, record));
+    return this.#write('insert a version', record, (client) => insertVersion(client, record));
   }
 
   relabel(name: string, version: string, labels: Labels): Promise<void> {
-    return this.#write('relabel a version', (client) => relabelVersion(client, name, version, labels));
+    return this.#write('relabel a version', { name, version }, (client) => relabelVersion(client, name, version, labels));
   }
 
   remove(name: string, version: string): Promise<void> {
-    return this.#write('remove a version', (client) => removeVersion(client, name, version));
+    return this.#write('remove a version', { name, version }, (client) => removeVersion(client, name, version));
   }
 
   async find(name: string, version: string): Promise<FirmwareRecord | undefined> {
@@ -130,11 +132,11 @@ export class PostgresIndex implements FirmwareIndex {
 
   async list(filter: ListFilter = {}, limit?: number): Promise<FirmwareRecord[]> {
     const cached = this.#cache.list(filter, limit);
-    if (cached) return cached;
+    if (cached) return [...cached]; // the caller's to change; the cached array stays as it was
     const epoch = this.#cache.epoch;
     const records = await this.#read('list versions', () => selectList(this.pool, filter, limit));
     this.#cache.keepList(epoch, filter, limit, records);
-    return records;
+    return [...records];
   }
 
   async firstPublished(digest: Digest): Promise<{ size: number; createdAt: string } | undefined> {
@@ -194,8 +196,14 @@ export class PostgresIndex implements FirmwareIndex {
     return orUnavailable(what, query);
   }
 
-  /** One write transaction on a pooled connection; its change is passed on once committed. */
-  #write(what: string, change: (client: pg.PoolClient) => Promise<StoredChange>): Promise<void> {
+  /**
+   * One write transaction on a pooled connection; its change is passed on once committed. A
+   * change refused because the version is there (or is not) says that what this instance
+   * holds of the version is stale — another instance changed it, and its notice is still on
+   * the way — so that is dropped at once: the registry reads the winner of a contested
+   * publish right after losing.
+   */
+  #write(what: string, version: { name: string; version: string }, change: (client: pg.PoolClient) => Promise<StoredChange>): Promise<void> {
     if (this.#closed) return Promise.reject(closedError());
     const write = (async () => {
       const started = performance.now();
@@ -206,6 +214,7 @@ export class PostgresIndex implements FirmwareIndex {
           return await change(client);
         } catch (error) {
           broken = isDatabaseAway(error);
+          if (isRegistryError(error, 'VERSION_EXISTS') || isRegistryError(error, 'NOT_FOUND')) this.#cache.forget(version);
           throw error;
         } finally {
           client.release(broken); // a broken connection is closed, not pooled again

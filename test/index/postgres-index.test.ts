@@ -198,7 +198,9 @@ postgresTest('PostgresIndex: a database that stops answering makes count (health
   t.is((await index.find('base', '1.0.0'))?.version, '1.0.0');
   const resume = await server.freeze();
   t.teardown(resume);
+  const asked = Date.now();
   const error = await t.throwsAsync(index.count());
+  t.log(`count rejected after ${Date.now() - asked} ms`);
   t.true(unavailable(error), String(error));
   t.is((await index.find('base', '1.0.0'))?.version, '1.0.0');
   await resume();

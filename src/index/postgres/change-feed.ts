@@ -90,6 +90,7 @@ export class ChangeFeed {
       this.#listener = client;
       this.#away = false;
       this.#reconnectMs = RECONNECT_MIN_MS;
+      if (this.#closed) await client.end(); // closed while this reconnected
     } catch (error) {
       client.removeAllListeners('end');
       await client.end().catch(() => {});

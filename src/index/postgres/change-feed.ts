@@ -78,7 +78,11 @@ export class ChangeFeed {
     client.on('error', (error) => this.#lost(client, error));
     client.on('end', () => this.#lost(client));
     client.on('notification', (message) => {
-      if (message.channel === CHANGE_CHANNEL && message.payload) this.#notified(JSON.parse(message.payload) as StoredChange);
+      if (message.channel !== CHANGE_CHANNEL) return;
+      const change = parseChange(message.payload);
+      // Someone else's message on our channel: it cannot be placed in order, so assume anything.
+      if (change) this.#notified(change);
+      else this.#missed(this.#seen);
     });
     try {
       await client.connect();
@@ -155,5 +159,15 @@ export class ChangeFeed {
       this.#missed(this.#polledSeq);
     }
     this.#polledSeq = seq;
+  }
+}
+
+function parseChange(payload: string | undefined): StoredChange | undefined {
+  try {
+    const change = JSON.parse(payload ?? '') as Partial<StoredChange>;
+    const valid = Number.isSafeInteger(change.seq) && typeof change.name === 'string' && typeof change.version === 'string' && typeof change.digest === 'string';
+    return valid ? (change as StoredChange) : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -10,7 +10,9 @@ import { RegistryError } from '../../errors.js';
  *    precedence order whatever the database's locale; names, versions and digests collate "C"
  *    too, to sort as the embedded index sorts. Labels stay the JSON text the registry wrote
  *    (jsonb would reorder keys); `created_at` stays ISO-8601 UTC text, which sorts by time.
- *    `firmware_labels` indexes the labels for AND filters. `index_state` is one row: the
+ *    `firmware_labels` indexes the labels for AND filters, both ways: by label (few
+ *    versions carry it) and by version (a name's versions, each checked with one index-only
+ *    probe). `index_state` is one row: the
  *    sequence number of the last change (each write transaction bumps it first, which orders
  *    the writers and lets every instance notice a missed notification) and the totals that
  *    `stats` and `count` read without counting.
@@ -37,7 +39,7 @@ const MIGRATIONS: readonly string[] = [
      value text COLLATE "C" NOT NULL,
      PRIMARY KEY (key, value, firmware_id)
    );
-   CREATE INDEX firmware_labels_by_firmware ON firmware_labels (firmware_id);
+   CREATE INDEX firmware_labels_by_firmware ON firmware_labels (firmware_id, key, value);
    CREATE TABLE index_state (
      one boolean PRIMARY KEY DEFAULT true CHECK (one),
      seq bigint NOT NULL DEFAULT 0,

@@ -55,7 +55,7 @@ export async function importGoCommand(client: RegistryClient | undefined, option
     for (const line of lines) print(line);
     await target.close();
   }
-  print(`import-go: ${rows.length} versions in the Go registry: ${tally.imported} imported, ${tally.present} already present, ${tally.conflicts} conflicts, ${tally.skipped} skipped`);
+  print(`import-go: ${rows.length} versions in the Go registry: ${tally.imported} imported, ${tally.present} already present, ${tally.conflicts} in conflict, ${tally.skipped} skipped`);
   if (tally.conflicts + tally.skipped > 0) {
     throw new CliError(`import-go: ${tally.conflicts + tally.skipped} version(s) not imported, each listed above with why; what was imported stays, and a run after a fix imports the rest`);
   }

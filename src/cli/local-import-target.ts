@@ -2,7 +2,8 @@ import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import type { Environment } from '../config/config.js';
 import { isRegistryError } from '../errors.js';
-import { FirmwareIndex } from '../index/firmware-index.js';
+import { EmbeddedIndex } from '../index/embedded-index.js';
+import type { FirmwareIndex } from '../index/firmware-index.js';
 import { silentLogger } from '../log.js';
 import { Registry } from '../registry/registry.js';
 import { openStorage } from '../storage.js';
@@ -29,7 +30,7 @@ export async function localImportTarget(options: { dir?: string; db?: string }, 
   }
   let index: FirmwareIndex;
   try {
-    index = await FirmwareIndex.open(db);
+    index = await EmbeddedIndex.open(db);
   } catch (error) {
     if (isRegistryError(error, 'INDEX_LOCKED')) throw new UsageError(`import-go: ${error.message}; import into it with --url <its address>`);
     throw error;

@@ -82,6 +82,7 @@ test.serial('import-go: into a running registry, every version with its labels, 
   const denied = await cli(args);
   t.is(denied.code, 1, 'without the token nothing is imported');
   t.regex(denied.stderr, /401 UNAUTHORIZED/);
+  t.regex(denied.stdout, /^import-go: stopped after 0 of 17 versions: 0 imported, .*; run it again to resume$/m);
   t.is((await registry.get('/firmware')).json<Listed[]>().length, 1);
 
   const first = await cli([...args, '--token', 'ci-secret']);

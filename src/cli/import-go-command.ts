@@ -44,18 +44,23 @@ export async function importGoCommand(client: RegistryClient | undefined, option
   const target = client ? remoteImportTarget(client) : await localImportTarget({ dir: options.intoDir, db: options.intoDb }, env, options);
   const tally: Tally = { imported: 0, present: 0, conflicts: 0, skipped: 0 };
   const lines: string[] = [];
+  const counts = () => `${tally.imported} imported, ${tally.present} already present, ${tally.conflicts} in conflict, ${tally.skipped} skipped`;
   const bar = progressBar('import-go', rows.length, 'count');
+  let done = 0;
   try {
-    for (const [done, row] of rows.entries()) {
+    for (const row of rows) {
       await importRow(row, options.dir, target, tally, lines);
-      bar.update(done + 1);
+      bar.update(++done);
     }
+  } catch (error) {
+    lines.push(`import-go: stopped after ${done} of ${rows.length} versions: ${counts()}; run it again to resume`);
+    throw error;
   } finally {
     bar.stop();
     for (const line of lines) print(line);
     await target.close();
   }
-  print(`import-go: ${rows.length} versions in the Go registry: ${tally.imported} imported, ${tally.present} already present, ${tally.conflicts} in conflict, ${tally.skipped} skipped`);
+  print(`import-go: ${rows.length} versions in the Go registry: ${counts()}`);
   if (tally.conflicts + tally.skipped > 0) {
     throw new CliError(`import-go: ${tally.conflicts + tally.skipped} version(s) not imported, each listed above with why; what was imported stays, and a run after a fix imports the rest`);
   }

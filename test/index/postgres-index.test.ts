@@ -122,11 +122,14 @@ postgresTest('PostgresIndex: withDigestLock excludes a holder in another instanc
     events.push('one out');
   });
   await oneIn;
-  const second = other.withDigestLock(digest, async () => void events.push('other in'));
   // The other instance's holder of another digest is not held up.
   await other.withDigestLock(newDigest(), async () => undefined);
-  // Wait until the other instance has tried the lock in the database and been refused.
-  await waitFor(async () => (await query<{ n: string }>(url, "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted")).at(0)?.n === '1');
+  const second = other.withDigestLock(digest, async () => void events.push('other in'));
+  // Both instances' lock connections last asked for a lock: the other one has tried (and retries).
+  await waitFor(async () => {
+    const sessions = await query<{ query: string }>(url, "SELECT query FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'spore-registry digest locks'");
+    return sessions.length === 2 && sessions.every((session) => session.query.includes('pg_try_advisory_lock'));
+  });
   t.deepEqual(events, ['one in']);
   release();
   await Promise.all([first, second]);

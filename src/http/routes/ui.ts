@@ -74,6 +74,7 @@ function send(ctx: Context, asset: UiAsset): void {
   ctx.vary('Accept-Encoding');
   ctx.set('ETag', gzip ? asset.gzipEtag : asset.etag);
   ctx.type = asset.type;
+  ctx.status = 200; // koa judges freshness of successful answers only
   if (ctx.fresh) {
     ctx.status = 304;
     return;

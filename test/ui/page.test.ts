@@ -34,6 +34,21 @@ async function seeded(t: ExecutionContext, env: Record<string, string> = {}): Pr
   return registry;
 }
 
+/** Drops a file on an element as a user dragging it from a file manager would. */
+async function dropFile(page: Page, selector: string, bytes: Buffer, name: string): Promise<void> {
+  const dataTransfer = await page.evaluateHandle(
+    // Runs in the page; this program is compiled without the DOM's types.
+    ({ base64, fileName }) => {
+      const scope = globalThis as any;
+      const transfer = new scope.DataTransfer();
+      transfer.items.add(new scope.File([Uint8Array.from(scope.atob(base64), (char: string) => char.charCodeAt(0))], fileName));
+      return transfer;
+    },
+    { base64: bytes.toString('base64'), fileName: name },
+  );
+  await page.dispatchEvent(selector, 'drop', { dataTransfer });
+}
+
 /** The versions listed in the versions table, top to bottom. */
 const listedVersions = (page: Page) => page.locator('table.versions tbody th').allTextContents();
 
@@ -86,13 +101,12 @@ browserTest('ui: upload with progress to 100%, find by label, promote, download 
   const [published] = await records(registry, 'name=sensor&version=1.4.0');
   t.is(published?.sha256, sha256(bytes), 'the page declared the digest the registry computed');
   t.deepEqual(published?.labels, { channel: 'beta', hw: 'esp32' });
-  await screenshot(page, 'upload');
+  await screenshot(page, 'upload-done');
 
   // 4. Found with a label filter, reflected in the URL.
   await page.getByRole('link', { name: 'SPORE Registry' }).click();
   await viewReady(page);
   await page.getByText('Healthy · 7 versions').waitFor();
-  await screenshot(page, 'names');
   await page.getByRole('link', { name: 'sensor', exact: true }).click();
   await viewReady(page);
   t.deepEqual(await listedVersions(page), ['1.4.0', '1.3.0']);
@@ -101,7 +115,7 @@ browserTest('ui: upload with progress to 100%, find by label, promote, download 
   await page.waitForURL(/label=channel%3Dbeta/);
   await viewReady(page);
   t.deepEqual(await listedVersions(page), ['1.4.0']);
-  await screenshot(page, 'versions');
+  await screenshot(page, 'versions-filtered');
 
   // 5. The version: commands, digest copied whole, download compared byte for byte.
   await page.getByRole('link', { name: '1.4.0', exact: true }).click();
@@ -114,7 +128,6 @@ browserTest('ui: upload with progress to 100%, find by label, promote, download 
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download sensor-1.4.0.bin' }).click()]);
   t.is(download.suggestedFilename(), 'sensor-1.4.0.bin');
   t.true(bytes.equals(await fs.readFile(await download.path())), 'the downloaded file is the uploaded one');
-  await screenshot(page, 'version');
 
   // 6. Promote: the labels are replaced.
   await page.fill('#promote-labels', 'channel=stable\nhw=esp32');
@@ -150,7 +163,8 @@ browserTest('ui: on plain http (no Web Crypto) the page hashes in JavaScript; by
   t.deepEqual(await page.evaluate('[window.isSecureContext, typeof crypto.subtle]'), [false, 'undefined']);
 
   const publish = async (file: Buffer, version: string) => {
-    await page.setInputFiles('#upload-file', { name: 'other.bin', mimeType: 'application/octet-stream', buffer: file });
+    await dropFile(page, '.drop', file, 'other.bin');
+    await page.getByText(/^other\.bin \(/).waitFor();
     await page.fill('#upload-version', version);
     await page.getByRole('button', { name: 'Publish' }).click();
     await page.locator('.status.ok', { hasText: `Published other ${version}` }).waitFor();
@@ -170,7 +184,7 @@ browserTest('ui: on plain http (no Web Crypto) the page hashes in JavaScript; by
 
 browserTest('ui: a shared link opens the same filtered view; back and forth follow the URL', async (t) => {
   const registry = await seeded(t);
-  const { page, assertClean } = await openPage(t, browser());
+  const { page, expectRefusal, assertClean } = await openPage(t, browser());
   const shared = '?name=base&label=hw%3Desp32&range=%5E1.1&prerelease=false';
   await page.goto(`${registry.url}/ui/${shared}`);
   await viewReady(page);
@@ -190,6 +204,17 @@ browserTest('ui: a shared link opens the same filtered view; back and forth foll
   await page.waitForURL((url) => url.search === shared);
   await viewReady(page);
   t.deepEqual(await listedVersions(page), ['1.1.0']);
+
+  // A filter the registry refuses is shown with its message, beside the form that fixes it.
+  expectRefusal('GET', '/firmware', 400);
+  await page.fill('#filter-range', 'not a range');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.locator('.status.error', { hasText: 'Refused (QUERY_INVALID)' }).waitFor();
+  t.deepEqual(await listedVersions(page), []);
+  await page.fill('#filter-range', '^1.1');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.waitForURL((url) => url.search === shared);
+  await viewReady(page);
 
   // A label chip in the table adds its filter.
   await page.locator('table.versions').getByRole('button', { name: /channel\s*stable/ }).click();
@@ -247,18 +272,20 @@ browserTest('ui: axe-core finds no serious or critical violation on any view', a
   // axe is evaluated through the DevTools protocol, which the page's CSP does not govern: the
   // page is checked exactly as it runs, CSP on (a <script> tag, or bypassCSP, would change it).
   const axeSource = await fs.readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-  const views = ['', '?name=base', '?name=base&version=1.1.0', '?upload=&name=base', '?name=base&version=1.1.0#withdraw-dialog'];
-  for (const view of views) {
+  // Each main view, also kept as a screenshot.
+  const views = { names: '', versions: '?name=base', version: '?name=base&version=1.1.0', upload: '?upload=&name=base', 'withdraw-dialog': '?name=base&version=1.1.0' };
+  for (const [shot, view] of Object.entries(views)) {
     await page.goto(`${registry.url}/ui/${view}`);
     await viewReady(page);
-    if (view.endsWith('#withdraw-dialog')) await page.getByRole('button', { name: 'Withdraw…' }).click();
+    if (shot === 'withdraw-dialog') await page.getByRole('button', { name: 'Withdraw…' }).click();
+    await screenshot(page, shot);
     await page.evaluate(axeSource);
     const violations = (await page.evaluate(
       `axe.run(document).then((result) => result.violations.map(({ id, impact, nodes }) => ({ id, impact, nodes: nodes.length })))`,
     )) as { id: string; impact: string; nodes: number }[];
     const grave = violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
-    t.deepEqual(grave, [], `${view || 'names'}: ${JSON.stringify(grave)}`);
-    t.log(`${view || '(names)'}: ${violations.length === 0 ? 'no violations' : violations.map((violation) => `${violation.id} (${violation.impact})`).join(', ')}`);
+    t.deepEqual(grave, [], `${shot}: ${JSON.stringify(grave)}`);
+    t.log(`${shot}: ${violations.length === 0 ? 'no violations' : violations.map((violation) => `${violation.id} (${violation.impact})`).join(', ')}`);
   }
   assertClean();
 });

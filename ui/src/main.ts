@@ -1,9 +1,10 @@
 import { getHealth, getStats, token } from './api.js';
+import { describe } from './describe.js';
 import { h } from './dom.js';
 import { formatBytes } from './format.js';
 import { namesView } from './names-view.js';
 import { uploadView } from './upload-view.js';
-import { describe, versionView } from './version-view.js';
+import { versionView } from './version-view.js';
 import { readState, writeState, type ViewState } from './view-state.js';
 import { versionsView } from './versions-view.js';
 

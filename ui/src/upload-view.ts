@@ -2,7 +2,7 @@ import { ApiError, publishByDigest, upload, type Metadata, type Published } from
 import { h, navLink, statusLine } from './dom.js';
 import { formatBytes, parseLabels } from './format.js';
 import { digestFile } from './sha256.js';
-import { describe } from './version-view.js';
+import { describe } from './describe.js';
 import { writeState } from './view-state.js';
 
 /**

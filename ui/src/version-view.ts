@@ -1,7 +1,8 @@
-import { ApiError, apiUrl, firmwarePath, listFirmware, registryRoot, relabel, withdraw, type FirmwareRecord } from './api.js';
+import { apiUrl, firmwarePath, listFirmware, registryRoot, relabel, withdraw, type FirmwareRecord } from './api.js';
 import { labelChips } from './chips.js';
 import { commandLine, copyButton } from './copy.js';
 import { h, navLink, statusLine } from './dom.js';
+import { describe } from './describe.js';
 import { formatBytes, formatTime, labelLines, parseLabels, shellWord } from './format.js';
 import { versionsOf, writeState, type ViewState } from './view-state.js';
 
@@ -80,7 +81,7 @@ function withdrawPanel(record: FirmwareRecord, onWithdrawn: () => void): HTMLEle
     'dialog',
     { 'aria-labelledby': 'withdraw-question' },
     h('p', { id: 'withdraw-question' }, `Withdraw ${title}? Devices will no longer find it; its bytes go when no other version uses them.`),
-    h('div', { class: 'dialog-buttons' }, h('button', { type: 'button', onclick: () => dialog.close() }, 'Cancel'), confirmButton),
+    h('div', { class: 'dialog-buttons' }, h('button', { type: 'button', class: 'secondary', onclick: () => dialog.close() }, 'Cancel'), confirmButton),
   );
   confirmButton.addEventListener('click', async () => {
     dialog.close();
@@ -99,13 +100,4 @@ function withdrawPanel(record: FirmwareRecord, onWithdrawn: () => void): HTMLEle
     dialog,
     status,
   );
-}
-
-/** The registry's own message, with its code; a token problem says where to put one. */
-export function describe(error: unknown): string {
-  if (error instanceof ApiError) {
-    const hint = error.code === 'UNAUTHORIZED' || error.code === 'FORBIDDEN' ? ' (set a write token, top right)' : '';
-    return `Refused (${error.code}): ${error.message}${hint}`;
-  }
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,8 +1,9 @@
 import { firmwarePath, apiUrl, listFirmware } from './api.js';
 import { labelChips } from './chips.js';
 import { copyButton } from './copy.js';
-import { h, navLink } from './dom.js';
+import { h, navLink, statusLine } from './dom.js';
 import { formatBytes, formatTime, shortDigest } from './format.js';
+import { describe } from './describe.js';
 import { writeState, type ViewState } from './view-state.js';
 
 type VersionsState = Extract<ViewState, { view: 'versions' }>;
@@ -12,10 +13,13 @@ type VersionsState = Extract<ViewState, { view: 'versions' }>;
  * SemVer range and pre-release as the URL says; changing a filter changes the URL.
  */
 export async function versionsView(state: VersionsState, go: (state: ViewState) => void): Promise<HTMLElement> {
-  const [all, records] = await Promise.all([
-    listFirmware({ name: state.name }),
-    listFirmware({ name: state.name, labels: state.labels, range: state.range, prerelease: state.prerelease }),
-  ]);
+  const status = statusLine();
+  const all = await listFirmware({ name: state.name });
+  // A filter the registry refuses (a range it cannot read) is shown beside the form, to be fixed there.
+  const records = await listFirmware({ name: state.name, labels: state.labels, range: state.range, prerelease: state.prerelease }).catch((error: unknown) => {
+    status.show(describe(error), 'error');
+    return [];
+  });
   const refine = (change: Partial<VersionsState>) => go({ ...state, ...change });
   const addLabel = (filter: string) => {
     if (!state.labels.includes(filter)) refine({ labels: [...state.labels, filter] });
@@ -60,6 +64,7 @@ export async function versionsView(state: VersionsState, go: (state: ViewState) 
     h('div', { class: 'heading-row' }, h('h1', { id: 'versions-heading' }, state.name), navLink(writeState({ view: 'upload', name: state.name }), `Upload a version of ${state.name}`)),
     form,
     activeFilters.length > 0 ? h('ul', { class: 'chips active-filters', 'aria-label': 'Label filters' }, activeFilters) : null,
+    status,
     h('p', { class: 'count' }, `${records.length} of ${all.length} versions`),
     h(
       'table',

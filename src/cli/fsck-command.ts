@@ -1,6 +1,6 @@
 import type { Environment } from '../config/config.js';
 import { fsck } from '../fsck.js';
-import { FirmwareIndex } from '../index/firmware-index.js';
+import { EmbeddedIndex } from '../index/embedded-index.js';
 import { openStorage } from '../storage.js';
 import { CliError } from './cli-error.js';
 import { localData } from './local-data.js';
@@ -14,11 +14,11 @@ import { progressBar, type Progress } from './progress.js';
 export async function fsckCommand(options: { dir?: string; db?: string }, env: Environment, print: (line: string) => void, note: (line: string) => void): Promise<void> {
   const { dir, db, blobStore } = await localData(options, env);
   const { store, view, close } = await openStorage(blobStore, dir, { existing: true });
-  const records = await FirmwareIndex.readSnapshot(db);
+  const records = await EmbeddedIndex.readSnapshot(db);
   let bar: Progress | undefined;
   let report;
   try {
-    report = await fsck({ store, view, records, reread: () => FirmwareIndex.readSnapshot(db) }, (progress) => {
+    report = await fsck({ store, view, records, reread: () => EmbeddedIndex.readSnapshot(db) }, (progress) => {
       bar ??= progressBar('fsck', progress.bytesTotal);
       bar.update(progress.bytesDone);
     });

@@ -1,6 +1,7 @@
 import type { Environment } from '../config/config.js';
 import { isRegistryError } from '../errors.js';
-import { FirmwareIndex } from '../index/firmware-index.js';
+import type { FirmwareIndex } from '../index/firmware-index.js';
+import { EmbeddedIndex } from '../index/embedded-index.js';
 import { silentLogger } from '../log.js';
 import { DEFAULT_GRACE_MS, type GarbageReport } from '../registry/garbage.js';
 import { Registry } from '../registry/registry.js';
@@ -41,7 +42,7 @@ export async function gcCommand(client: RegistryClient | undefined, options: GcO
   const { dir, db, blobStore } = await localData(options, env);
   let index: FirmwareIndex;
   try {
-    index = await FirmwareIndex.open(db);
+    index = await EmbeddedIndex.open(db);
   } catch (error) {
     if (isRegistryError(error, 'INDEX_LOCKED')) {
       throw new CliError(`gc: ${error.message}; to collect while it runs, use --url <its address>`);

@@ -12,6 +12,8 @@ export interface Metadata {
   digest?: Digest;
   /** The size the publisher built; the upload must be exactly this long. */
   size?: number;
+  /** When the version was first published elsewhere (an import keeps its date); else now. */
+  createdAt?: string;
 }
 
 const KNOWN_FIELDS = new Set(['name', 'version', 'labels', 'sha256', 'size']);

@@ -60,8 +60,8 @@ export interface Facade {
 export function createFacade(deps: AppDeps): Facade {
   const downloads = new Downloads(deps.registry, deps.store);
   const metrics = new Metrics({
-    versions: () => deps.registry.stats().versions,
-    storedBytes: () => deps.registry.stats().storedBytes,
+    versions: async () => (await deps.registry.stats()).versions,
+    storedBytes: async () => (await deps.registry.stats()).storedBytes,
     downloadsInFlight: () => downloads.bodiesInFlight,
   });
   const observer: Observer = { log: deps.log, metrics, trustProxy: deps.trustProxy };

@@ -92,10 +92,11 @@ export async function openPage(t: ExecutionContext, browser: Browser, options: B
   };
 }
 
-/** Waits until the page has rendered its view (main is no longer busy). */
+/** Waits until the page shows the view of its current URL (main says which URL it rendered). */
 export async function viewReady(page: Page): Promise<void> {
+  const search = new URL(page.url()).search;
   // A locator, not waitForFunction: that polls with eval, which the page's CSP refuses.
-  await page.locator('#main:not([aria-busy])').waitFor({ state: 'attached' });
+  await page.locator(`#main[data-rendered=${JSON.stringify(search)}]:not([aria-busy])`).waitFor({ state: 'attached' });
 }
 
 /** A screenshot kept as a test artifact: test-artifacts/ui/<name>.png. */

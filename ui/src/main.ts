@@ -19,17 +19,21 @@ const savings = document.getElementById('savings')!;
 
 let rendering = 0;
 async function render(): Promise<void> {
-  const state = readState(location.search);
+  const search = location.search;
   const mine = ++rendering;
   main.setAttribute('aria-busy', 'true');
+  let view: HTMLElement;
   try {
-    const view = await viewFor(state);
-    if (mine === rendering) main.replaceChildren(view);
+    view = await viewFor(readState(search));
   } catch (error) {
-    if (mine === rendering) main.replaceChildren(h('p', { class: 'status error', role: 'alert' }, describe(error)));
-  } finally {
-    if (mine === rendering) main.removeAttribute('aria-busy');
+    view = h('p', { class: 'status error', role: 'alert' }, describe(error));
   }
+  // A newer navigation has started meanwhile: its view is the one to show.
+  if (mine !== rendering) return;
+  main.replaceChildren(view);
+  // Which URL the content shows (scripts and tests wait for it).
+  main.dataset.rendered = search;
+  main.removeAttribute('aria-busy');
 }
 
 function viewFor(state: ViewState): Promise<HTMLElement> {
@@ -56,7 +60,7 @@ async function refreshHeader(): Promise<void> {
     health.textContent = `Healthy · ${status.value.versions} versions`;
     health.className = 'pill ok';
   } else {
-    health.textContent = `Unhealthy: ${describe(status.reason)}`;
+    health.textContent = `Unhealthy: ${status.reason instanceof Error ? status.reason.message : String(status.reason)}`;
     health.className = 'pill error';
   }
   if (stats.status === 'fulfilled') {

@@ -61,10 +61,14 @@ export async function namesView(search: string, onSearch: (search: string) => vo
     h('div', { class: 'search' }, h('label', { for: 'name-search' }, 'Search names'), box),
     count,
     h(
-      'table',
-      { class: 'names' },
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'Latest release'), h('th', { scope: 'col' }, 'Newer pre-release'), h('th', { scope: 'col' }, 'Versions'))),
-      body,
+      'div',
+      { class: 'table-scroll' },
+      h(
+        'table',
+        { class: 'names' },
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'Latest release'), h('th', { scope: 'col' }, 'Newer pre-release'), h('th', { scope: 'col' }, 'Versions'))),
+        body,
+      ),
     ),
   );
 }

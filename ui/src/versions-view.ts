@@ -67,10 +67,14 @@ export async function versionsView(state: VersionsState, go: (state: ViewState) 
     status,
     h('p', { class: 'count' }, `${records.length} of ${all.length} versions`),
     h(
-      'table',
-      { class: 'versions' },
-      h('thead', {}, h('tr', {}, ['Version', 'Size', 'Published', 'Digest', 'Labels', 'File'].map((title) => h('th', { scope: 'col' }, title)))),
-      h('tbody', {}, rows),
+      'div',
+      { class: 'table-scroll' },
+      h(
+        'table',
+        { class: 'versions' },
+        h('thead', {}, h('tr', {}, ['Version', 'Size', 'Published', 'Digest', 'Labels', 'File'].map((title) => h('th', { scope: 'col' }, title)))),
+        h('tbody', {}, rows),
+      ),
     ),
   );
 }

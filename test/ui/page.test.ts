@@ -190,6 +190,7 @@ browserTest('ui: a shared link opens the same filtered view; back and forth foll
   await viewReady(page);
   t.deepEqual(await listedVersions(page), ['1.1.0']);
   t.deepEqual(await listedVersions(page), (await records(registry, shared.slice(1))).map((record) => record.version), 'as the API answers the same filters');
+  t.is(await page.title(), 'base · SPORE Registry');
   t.is(await page.inputValue('#filter-range'), '^1.1');
   t.false(await page.isChecked('#filter-prerelease'));
   t.deepEqual(await page.locator('.active-filters button').allTextContents(), ['hw=esp32 ×']);

@@ -31,6 +31,9 @@ async function render(): Promise<void> {
   // A newer navigation has started meanwhile: its view is the one to show.
   if (mine !== rendering) return;
   main.replaceChildren(view);
+  // The tab and the history list name the view.
+  const heading = view.querySelector('h1')?.textContent;
+  document.title = heading ? `${heading} · SPORE Registry` : 'SPORE Registry';
   // Which URL the content shows (scripts and tests wait for it).
   main.dataset.rendered = search;
   main.removeAttribute('aria-busy');

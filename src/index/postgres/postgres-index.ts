@@ -53,8 +53,11 @@ const QUERY_TIMEOUT_MS = 30_000;
  * UNAVAILABLE, and a retry finds the version or not.
  */
 export class PostgresIndex implements FirmwareIndex {
-  /** Nothing to replay: the database itself is the journal. */
-  readonly opened: OpenReport = { replayed: 0, touched: [], fresh: false };
+  /**
+   * Nothing to replay: the database itself is the journal. Nor does it know which versions
+   * changed lately, so a version tree beside it (the file-system store) is checked whole.
+   */
+  readonly opened: OpenReport = { replayed: 0, touched: [], fresh: true };
   readonly #cache: ReadCache;
   readonly #listeners = new Set<(change: ChangeNotice | undefined) => void>();
   readonly #writes = new Set<Promise<unknown>>();

@@ -213,3 +213,31 @@ postgresTest('PostgresIndex: a database that stops answering makes count (health
   await waitFor(() => index.count().then(() => true, () => false));
   t.is(await index.count(), 1);
 });
+
+postgresTest('PostgresIndex: a notification out of sequence, or not one of ours, means anything may have changed', async (t) => {
+  const url = await freshDatabase();
+  const index = await openIndex(t, url, { changePollMs: 600_000 });
+  const heard = hear(index);
+  await index.insert(record('base', '1.0.0'));
+  t.false(heard.includes(undefined));
+  const digest = newDigest();
+  await query(url, "SELECT pg_notify('spore_index', $1)", [JSON.stringify({ seq: 1000, name: 'base', version: '9.0.0', digest })]);
+  await waitFor(() => heard.includes(undefined));
+  t.true(heard.some((change) => change?.version === '9.0.0'), 'the change itself is passed on too');
+  heard.length = 0;
+  await query(url, "SELECT pg_notify('spore_index', 'hello')");
+  await waitFor(() => heard.includes(undefined));
+});
+
+postgresTest('PostgresIndex: the read cache keeps the most recently used reads, up to its size', async (t) => {
+  const server = await privatePostgres(t);
+  const index = await openIndex(t, await freshDatabase(server), { readCacheEntries: 2 });
+  for (const version of ['1.0.0', '2.0.0', '3.0.0']) await index.insert(record('base', version));
+  // 1.0.0 is read again after 2.0.0, so 2.0.0 is the one the third read drops.
+  for (const version of ['1.0.0', '2.0.0', '1.0.0', '3.0.0']) t.truthy(await index.find('base', version));
+  await server.pause();
+  t.truthy(await index.find('base', '1.0.0'));
+  t.truthy(await index.find('base', '3.0.0'));
+  t.true(unavailable(await t.throwsAsync(index.find('base', '2.0.0'))), 'the least recently used read was dropped');
+  await server.resume();
+});

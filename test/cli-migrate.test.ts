@@ -191,4 +191,7 @@ test('migrate: refused, exit 2, when the cluster is not configured; the local da
   t.is(down.code, 2);
   t.regex(down.stderr, /the cluster is not configured: .*BLOB_STORE is "fs"/);
   t.deepEqual(await fs.readdir(path.dirname(local.dir)), before);
+
+  t.is((await migrate('up', local, env, ['--jobs', '0'])).code, 2);
+  t.is((await cli(['migrate', 'sideways'], { env })).code, 2);
 });

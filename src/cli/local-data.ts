@@ -13,13 +13,15 @@ export interface LocalData {
 /**
  * The data folder, index and blob store a local command works on: flags, then environment,
  * then defaults. With BLOB_STORE=s3 the blobs are in the bucket and no data folder is needed.
+ * They must exist, unless the command makes them (`create`: an import into a new registry).
  */
-export async function localData(options: { dir?: string; db?: string }, env: Environment): Promise<LocalData> {
+export async function localData(options: { dir?: string; db?: string }, env: Environment, { create = false } = {}): Promise<LocalData> {
   const dir = options.dir ?? env.REGISTRY_DIR ?? DEFAULTS.REGISTRY_DIR;
   const db = options.db ?? env.REGISTRY_DB ?? DEFAULTS.REGISTRY_DB;
   const problems: string[] = [];
   const blobStore = loadBlobStoreConfig(env, problems);
   if (problems.length > 0) throw new CliError(`invalid configuration: ${problems.join('; ')}`);
+  if (create) return { dir, db, blobStore };
   const needed = blobStore.kind === 'fs' ? [['data folder', dir], ['index', db]] : [['index', db]];
   for (const [what, file] of needed) {
     try {

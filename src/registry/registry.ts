@@ -255,17 +255,24 @@ export class Registry {
 
   /**
    * Whether the registry can serve and take uploads: the index answers and the blob store
-   * answers and takes writes. UNAVAILABLE otherwise, with what is wrong.
+   * answers and takes writes, both asked at once. UNAVAILABLE otherwise, naming each
+   * dependency that is down (`down`: "index" or the index's own name, such as "postgresql";
+   * "blob store") and why.
    */
   async health(): Promise<{ versions: number }> {
-    let versions: number;
-    try {
-      versions = await this.deps.index.count();
-    } catch (error) {
-      throw new RegistryError('UNAVAILABLE', 'the index does not answer', {}, { cause: error });
+    const [index, store] = await Promise.allSettled([this.deps.index.count(), this.deps.store.check()]);
+    if (index.status === 'fulfilled' && store.status === 'fulfilled') return { versions: index.value };
+    const down: string[] = [];
+    const reasons: string[] = [];
+    for (const [result, fallback] of [[index, 'index'], [store, 'blob store']] as const) {
+      if (result.status === 'fulfilled') continue;
+      const error: unknown = result.reason;
+      const named = error instanceof RegistryError ? error.details.dependency : undefined;
+      down.push(typeof named === 'string' ? named : fallback);
+      reasons.push(error instanceof Error ? error.message : String(error));
     }
-    await this.deps.store.check();
-    return { versions };
+    const cause = index.status === 'rejected' ? index.reason : store.status === 'rejected' ? store.reason : undefined;
+    throw new RegistryError('UNAVAILABLE', `not ready: ${down.map((name, i) => `${name} (${reasons[i]})`).join('; ')}`, { dependency: down[0] ?? 'index', down }, { cause });
   }
 
   /**

@@ -5,7 +5,7 @@ import { DEFAULTS, type Environment } from '../config/config.js';
 import { isRegistryError } from '../errors.js';
 import { EmbeddedIndex } from '../index/embedded-index.js';
 import type { FirmwareIndex } from '../index/firmware-index.js';
-import { copyRegistry, type CopyReport, type RegistryData } from '../migrate/copy-registry.js';
+import { copyRegistry, CopyStopped, type CopyReport, type RegistryData } from '../migrate/copy-registry.js';
 import type { VersionOutcome } from '../migrate/copy-version.js';
 import { openStorage } from '../storage.js';
 import { VersionTree } from '../version-tree.js';
@@ -73,7 +73,10 @@ export async function migrateCommand(direction: Direction, options: MigrateOptio
       local = await openLocal();
     }
     const [source, target] = direction === 'up' ? [local, remote] : [remote, local];
-    const report = await copyWithProgress(`migrate ${direction}`, source, target, options.jobs, print);
+    const report = await copyWithProgress(`migrate ${direction}`, source, target, options.jobs, print).catch((error: unknown) => {
+      if (!(error instanceof CopyStopped)) throw error;
+      throw new CliError(`${summarize(direction, error.report)}; stopped early: ${error.message}; run it again to continue`);
+    });
     const summary = summarize(direction, report);
     if (report.conflicts + report.failed > 0) throw new CliError(summary);
     print(summary);

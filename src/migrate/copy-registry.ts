@@ -45,6 +45,9 @@ export interface CopyReport {
  * bytes are copied one after another, so each blob is sent once; `concurrency` blobs are in
  * flight at once. Stored bytes that no version names are not copied: they are what a
  * crash or a removal left, and gc removes them.
+ *
+ * Rejects with CopyStopped (and how far it got) on the first failure that is not about one
+ * version — the target or the source away, a disk failing — once the work in flight has ended.
  */
 export async function copyRegistry(source: RegistryData, target: RegistryData, options: CopyOptions = {}): Promise<CopyReport> {
   const registry = new Registry({ ...target, log: silentLogger });
@@ -59,25 +62,34 @@ export async function copyRegistry(source: RegistryData, target: RegistryData, o
   };
 
   const limit = pLimit(options.concurrency ?? 4);
+  let stopped: { cause: unknown } | undefined;
   await Promise.all(
     [...byDigest.values()].map((group) =>
       limit(async () => {
         const size = group[0]!.size;
         let streamed = 0;
-        for (const record of group) {
-          const outcome = await copyVersion(record, {
-            source: source.store,
-            target: registry,
-            targetStore: target.store,
-            // At most the blob's size: bytes refused on arrival are read again for each version naming them.
-            onBytes: (count) => {
-              const counted = Math.min(count, size - streamed);
-              streamed += counted;
-              advance(counted);
-            },
-          });
-          count(report, outcome);
-          options.onOutcome?.(outcome);
+        try {
+          for (const record of group) {
+            if (stopped) return;
+            const outcome = await copyVersion(record, {
+              source: source.store,
+              target: registry,
+              targetStore: target.store,
+              // At most the blob's size: bytes refused on arrival are read again for each version naming them.
+              onBytes: (count) => {
+                const counted = Math.min(count, size - streamed);
+                streamed += counted;
+                advance(counted);
+              },
+            });
+            count(report, outcome);
+            options.onOutcome?.(outcome);
+          }
+        } catch (error) {
+          // Not about this version (the target away, a disk failing): no more work is begun,
+          // and what is in flight ends before the caller hears of it.
+          stopped ??= { cause: error };
+          return;
         }
         // The blob is settled (sent, found, or refused): whatever was not streamed counts as done.
         advance(size - streamed);
@@ -86,7 +98,19 @@ export async function copyRegistry(source: RegistryData, target: RegistryData, o
   );
   // Link work the target registry began (its version tree) ends before the caller closes it.
   await registry.viewSettled();
+  if (stopped) throw new CopyStopped(report, stopped.cause);
   return report;
+}
+
+/** A copy ended early by a failure that is not about one version; `report` says how far it got. */
+export class CopyStopped extends Error {
+  constructor(
+    readonly report: CopyReport,
+    cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = 'CopyStopped';
+  }
 }
 
 /** Versions by the bytes they name, in the order of each digest's first version. */

@@ -3,7 +3,7 @@ import type { ExecutionContext } from 'ava';
 import { EmbeddedIndex } from '../../src/index/embedded-index.js';
 import { silentLogger } from '../../src/log.js';
 import { Registry } from '../../src/registry/registry.js';
-import { copyRegistry, type RegistryData } from '../../src/migrate/copy-registry.js';
+import { copyRegistry, CopyStopped, type RegistryData } from '../../src/migrate/copy-registry.js';
 import type { VersionOutcome } from '../../src/migrate/copy-version.js';
 import { s3Store } from '../helpers/ceph.js';
 import { firmwareBytes, sha256 } from '../helpers/fixtures.js';
@@ -120,4 +120,27 @@ storeTest('fs')('copy: the same labels are kept when the target relabelled a ver
   t.like(outcomes.find((outcome) => outcome.record.version === '2.0.0-beta.1'), { kind: 'present', labelsDiffer: true });
   t.is(outcomes.filter((outcome) => outcome.kind === 'present' && outcome.labelsDiffer).length, 1);
   t.like(await target.index.find('base', '2.0.0-beta.1'), { labels: { channel: 'stable' } });
+});
+
+storeTest('fs')('copy: a target that goes away stops the copy once the work in flight has ended, saying how far it got', async (t) => {
+  const source = await sourceWithReleases(t);
+  const target = await emptyTarget(t, 'fs');
+  const outcomes: VersionOutcome[] = [];
+  const stopped = await t.throwsAsync(
+    copyRegistry(source, target, {
+      concurrency: 2,
+      onOutcome: (outcome) => {
+        outcomes.push(outcome);
+        if (outcomes.length === 1) void target.index.close();
+      },
+    }),
+    { instanceOf: CopyStopped },
+  );
+  t.true(stopped?.cause instanceof Error);
+  t.is(stopped?.report.copied, outcomes.length);
+  t.true(outcomes.length < 7);
+  // Whatever was published before the index closed is in it, and nothing else was tried after.
+  const reopened = await EmbeddedIndex.open((target.index as EmbeddedIndex).file);
+  t.teardown(() => reopened.close());
+  t.is((await reopened.list()).length, outcomes.length);
 });

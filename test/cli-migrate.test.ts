@@ -2,22 +2,25 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { ExecutionContext } from 'ava';
+import ava, { type ExecutionContext } from 'ava';
 import { FsBlobStore } from '../src/cas/fs-blob-store.js';
 import type { FirmwareRecord } from '../src/firmware/firmware-record.js';
 import { EmbeddedIndex } from '../src/index/embedded-index.js';
+import { PostgresIndex } from '../src/index/postgres/postgres-index.js';
 import { recordJson, type RecordJson } from '../src/http/record-json.js';
 import { ceph, cephTest } from './helpers/ceph.js';
 import { BIN, spawnServer } from './helpers/child-server.js';
 import { firmwareBytes, sha256 } from './helpers/fixtures.js';
 import { request } from './helpers/http.js';
+import { freshDatabase, postgresTest } from './helpers/postgres.js';
 import { cli } from './helpers/run-cli.js';
 import { newBucket, s3Env } from './helpers/stores.js';
 import { tempDir } from './helpers/temp-dir.js';
 import { waitFor } from './helpers/wait-for.js';
 import { flipByte, openLocal, publishAll, releases, type Release } from './migrate/local-registry.js';
 
-const test = cephTest;
+// Both engines are needed: skipped (and reported so) where either cannot run.
+const test = postgresTest === ava ? cephTest : postgresTest;
 
 /** An embedded registry on disk holding `list`, closed (as a stopped registry leaves it). */
 async function localRegistry(t: ExecutionContext, list: Release[]): Promise<{ home: string; dir: string; db: string }> {
@@ -28,23 +31,24 @@ async function localRegistry(t: ExecutionContext, list: Release[]): Promise<{ ho
 }
 
 /** The environment of an empty cluster: a database and a bucket of its own. */
-async function clusterEnv(t: ExecutionContext): Promise<Record<string, string>> {
+async function clusterEnv(): Promise<Record<string, string>> {
   const rgw = await ceph();
-  const databaseUrl = `file://${path.join(await tempDir(t), 'cluster.db')}`;
-  return { DATABASE_URL: databaseUrl, ...s3Env(rgw, await newBucket(rgw)) };
+  return { DATABASE_URL: await freshDatabase(), ...s3Env(rgw, await newBucket(rgw)) };
 }
 
 /** Every record the cluster's index holds. */
 async function clusterRecords(env: Record<string, string>): Promise<FirmwareRecord[]> {
-  const file = new URL(env.DATABASE_URL!).pathname;
-  const present = await fs.access(file).then(() => true, () => false);
-  return present ? EmbeddedIndex.readSnapshot(file) : [];
+  const index = await PostgresIndex.open(env.DATABASE_URL!);
+  try {
+    return await index.list();
+  } finally {
+    await index.close();
+  }
 }
 
-/** A registry serving the cluster. */
+/** A registry serving the cluster, as one of its instances. */
 async function serveCluster(t: ExecutionContext, env: Record<string, string>) {
-  const home = await tempDir(t);
-  return spawnServer(t, home, { ...env, REGISTRY_DB: new URL(env.DATABASE_URL!).pathname });
+  return spawnServer(t, await tempDir(t), env);
 }
 
 function migrate(direction: 'up' | 'down', local: { dir: string; db: string }, env: Record<string, string>, more: string[] = []) {
@@ -70,7 +74,7 @@ const copiedLines = (stdout: string) => stdout.split('\n').filter((line) => line
 test('migrate up: every version, label, date and byte arrives in the cluster, which serves them', async (t) => {
   const list = releases();
   const local = await localRegistry(t, list);
-  const env = await clusterEnv(t);
+  const env = await clusterEnv();
 
   const run = await migrate('up', local, env);
   t.is(run.code, 0, run.stderr);
@@ -82,7 +86,7 @@ test('migrate up: every version, label, date and byte arrives in the cluster, wh
 
 test('migrate up: a second run copies nothing: every version is already there', async (t) => {
   const local = await localRegistry(t, releases());
-  const env = await clusterEnv(t);
+  const env = await clusterEnv();
   t.is((await migrate('up', local, env)).code, 0);
   const again = await migrate('up', local, env);
   t.is(again.code, 0, again.stderr);
@@ -92,7 +96,7 @@ test('migrate up: a second run copies nothing: every version is already there', 
 
 test('migrate up: a version the cluster has with other bytes is a conflict: reported, left as it is, exit 1', async (t) => {
   const list = releases();
-  const env = await clusterEnv(t);
+  const env = await clusterEnv();
   const theirs = { ...list.at(-1)!, labels: { channel: 'canary' }, bytes: firmwareBytes(1000) };
   t.is((await migrate('up', await localRegistry(t, [theirs]), env)).code, 0);
 
@@ -109,7 +113,7 @@ test('migrate up: bytes damaged on disk are refused by their digest, reported, a
   const local = await localRegistry(t, list);
   const damaged = list.find((release) => release.name === 'relay')!;
   await flipByte(await FsBlobStore.open(local.dir), sha256(damaged.bytes));
-  const env = await clusterEnv(t);
+  const env = await clusterEnv();
 
   const run = await migrate('up', local, env);
   t.is(run.code, 1);
@@ -123,7 +127,7 @@ test('migrate up: bytes damaged on disk are refused by their digest, reported, a
 test('migrate up: killed with kill -9 mid-copy, a second run completes it and copies nothing twice', async (t) => {
   const list: Release[] = Array.from({ length: 40 }, (_, i) => ({ name: 'bulk', version: `1.0.${i}`, labels: { n: String(i) }, createdAt: `2024-06-01T00:00:${String(i).padStart(2, '0')}.000Z`, bytes: firmwareBytes(256 * 1024) }));
   const local = await localRegistry(t, list);
-  const env = await clusterEnv(t);
+  const env = await clusterEnv();
 
   const child = spawn(process.execPath, [BIN, 'migrate', 'up', '--dir', local.dir, '--db', local.db, '--jobs', '1'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => void child.kill('SIGKILL'));
@@ -150,7 +154,7 @@ test('migrate up: killed with kill -9 mid-copy, a second run completes it and co
 
 test('migrate down: the cluster comes back into an embedded registry, version tree included, that serves it', async (t) => {
   const list = releases();
-  const env = await clusterEnv(t);
+  const env = await clusterEnv();
   t.is((await migrate('up', await localRegistry(t, list), env)).code, 0);
 
   const home = await tempDir(t);
@@ -167,7 +171,7 @@ test('migrate down: the cluster comes back into an embedded registry, version tr
 
 test('migrate: refused while a registry runs on the local data, exit 2; nothing copied', async (t) => {
   const local = await localRegistry(t, releases());
-  const env = await clusterEnv(t);
+  const env = await clusterEnv();
   const server = await spawnServer(t, local.home);
   for (const direction of ['up', 'down'] as const) {
     const run = await migrate(direction, local, env);
@@ -180,7 +184,7 @@ test('migrate: refused while a registry runs on the local data, exit 2; nothing 
 test('migrate: refused, exit 2, when the cluster is not configured; the local data is untouched', async (t) => {
   const local = await localRegistry(t, releases());
   const before = await fs.readdir(path.dirname(local.dir));
-  const env = await clusterEnv(t);
+  const env = await clusterEnv();
   const { DATABASE_URL: _url, ...noDatabase } = env;
   const run = await migrate('up', local, noDatabase);
   t.is(run.code, 2);

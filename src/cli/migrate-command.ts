@@ -2,9 +2,11 @@ import fs from 'node:fs/promises';
 import { FsBlobStore } from '../cas/fs-blob-store.js';
 import { loadBlobStoreConfig, type BlobStoreConfig } from '../config/blob-store-config.js';
 import { DEFAULTS, type Environment } from '../config/config.js';
+import { loadIndexConfig, type IndexConfig } from '../config/index-config.js';
 import { isRegistryError } from '../errors.js';
 import { EmbeddedIndex } from '../index/embedded-index.js';
-import type { FirmwareIndex } from '../index/firmware-index.js';
+import { openIndex } from '../index/open-index.js';
+import { silentLogger } from '../log.js';
 import { copyRegistry, CopyStopped, type CopyReport, type RegistryData } from '../migrate/copy-registry.js';
 import type { VersionOutcome } from '../migrate/copy-version.js';
 import { openStorage } from '../storage.js';
@@ -22,7 +24,7 @@ export interface MigrateOptions {
 }
 
 interface ClusterConfig {
-  databaseUrl: string;
+  index: IndexConfig & { kind: 'postgres' };
   blobStore: BlobStoreConfig & { kind: 's3' };
 }
 
@@ -55,7 +57,8 @@ export async function migrateCommand(direction: Direction, options: MigrateOptio
     return { index, store, view: new VersionTree(store) };
   };
   const openRemote = async (): Promise<RegistryData> => {
-    const index = await openClusterIndex(cluster);
+    // PostgreSQL, as the cluster's instances open it (`registryDb` is only the embedded index's).
+    const index = await openIndex({ index: cluster.index, registryDb: db }, silentLogger);
     closing.push(() => index.close());
     const storage = await openStorage(cluster.blobStore, dir);
     closing.push(() => storage.close());
@@ -91,22 +94,17 @@ export async function migrateCommand(direction: Direction, options: MigrateOptio
  */
 function clusterConfig(direction: Direction, env: Environment): ClusterConfig {
   const problems: string[] = [];
-  const databaseUrl = env.DATABASE_URL?.trim();
-  if (!databaseUrl) problems.push('DATABASE_URL must name the PostgreSQL database');
+  const index = loadIndexConfig(env, problems);
+  if (index.kind !== 'postgres') problems.push('DATABASE_URL must name the PostgreSQL database');
   const before = problems.length;
   const blobStore = loadBlobStoreConfig(env, problems);
   if (blobStore.kind !== 's3' && problems.length === before) problems.push('BLOB_STORE must be "s3", with S3_BUCKET (the cluster keeps its blobs in S3)');
-  if (problems.length > 0 || !databaseUrl || blobStore.kind !== 's3') {
+  if (problems.length > 0 || index.kind !== 'postgres' || blobStore.kind !== 's3') {
     throw new UsageError(`migrate ${direction}: the cluster is not configured: ${problems.join('; ')}`);
   }
-  return { databaseUrl, blobStore };
+  return { index, blobStore };
 }
 
-async function openClusterIndex(cluster: ClusterConfig): Promise<FirmwareIndex> {
-  // INTERIM (not to commit): file: URLs open an embedded index until the PostgreSQL index lands.
-  if (cluster.databaseUrl.startsWith('file:')) return EmbeddedIndex.open(new URL(cluster.databaseUrl).pathname);
-  throw new CliError('this build has no PostgreSQL index yet');
-}
 
 async function exists(file: string): Promise<boolean> {
   return fs.access(file).then(

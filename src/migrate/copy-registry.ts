@@ -1,6 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit from 'p-limit';
 import type { BlobStore } from '../cas/blob-store.js';
 import type { Digest } from '../digest.js';
+import { isRegistryError } from '../errors.js';
 import type { FirmwareIndex, FirmwareRecord } from '../index/firmware-index.js';
 import { silentLogger } from '../log.js';
 import { Registry } from '../registry/registry.js';
@@ -19,6 +21,8 @@ export interface CopyOptions {
   concurrency?: number;
   /** Called once per source version, as soon as its outcome is known. */
   onOutcome?: (outcome: VersionOutcome) => void;
+  /** Pauses before each retry of a version that failed UNAVAILABLE (default about 15 s in all). */
+  retryPausesMs?: number[];
   /** Called as bytes arrive and as blobs are settled: of `total`, `done` bytes dealt with. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -35,6 +39,12 @@ export interface CopyReport {
   bytesSent: number;
 }
 
+/** Pauses before each retry of a version that failed UNAVAILABLE: about 15 s in all, a database restart. */
+const RETRY_PAUSES_MS: number[] = [250, 500, 1000, 2000, 4000, 8000];
+
+/** Which count of the report each outcome adds to. */
+const TALLIES = { copied: 'copied', present: 'present', conflict: 'conflicts', failed: 'failed' } as const;
+
 /**
  * Copies every published version of `source` into `target`, with its labels and its publish
  * date (see copyVersion for one version). Idempotent: a version the target has with the same
@@ -46,8 +56,10 @@ export interface CopyReport {
  * flight at once. Stored bytes that no version names are not copied: they are what a
  * crash or a removal left, and gc removes them.
  *
+ * A version whose target or source does not answer (UNAVAILABLE) is tried again for a while.
  * Rejects with CopyStopped (and how far it got) on the first failure that is not about one
- * version — the target or the source away, a disk failing — once the work in flight has ended.
+ * version — the target or the source away for longer, a disk failing — once the work in
+ * flight has ended.
  */
 export async function copyRegistry(source: RegistryData, target: RegistryData, options: CopyOptions = {}): Promise<CopyReport> {
   const registry = new Registry({ ...target, log: silentLogger });
@@ -68,21 +80,26 @@ export async function copyRegistry(source: RegistryData, target: RegistryData, o
       limit(async () => {
         const size = group[0]!.size;
         let streamed = 0;
+        let published = false;
         try {
           for (const record of group) {
             if (stopped) return;
-            const outcome = await copyVersion(record, {
-              source: source.store,
-              target: registry,
-              targetStore: target.store,
-              // At most the blob's size: bytes refused on arrival are read again for each version naming them.
-              onBytes: (count) => {
-                const counted = Math.min(count, size - streamed);
-                streamed += counted;
-                advance(counted);
-              },
-            });
-            count(report, outcome);
+            const outcome = await retryWhileUnavailable(options.retryPausesMs ?? RETRY_PAUSES_MS, () =>
+              copyVersion(record, {
+                source: source.store,
+                target: registry,
+                targetStore: target.store,
+                // At most the blob's size: bytes read again (a retry, or bytes refused on arrival
+                // and named by another version) are not counted twice.
+                onBytes: (count) => {
+                  const counted = Math.min(count, size - streamed);
+                  streamed += counted;
+                  advance(counted);
+                },
+              }),
+            );
+            report[TALLIES[outcome.kind]]++;
+            if (outcome.kind === 'copied') published = true;
             options.onOutcome?.(outcome);
           }
         } catch (error) {
@@ -90,6 +107,12 @@ export async function copyRegistry(source: RegistryData, target: RegistryData, o
           // and what is in flight ends before the caller hears of it.
           stopped ??= { cause: error };
           return;
+        }
+        // Counted here, not per try: a try that sent the blob and then failed leaves it stored,
+        // and the next try finds it there.
+        if (published && streamed === size) {
+          report.blobsSent++;
+          report.bytesSent += size;
         }
         // The blob is settled (sent, found, or refused): whatever was not streamed counts as done.
         advance(size - streamed);
@@ -113,6 +136,23 @@ export class CopyStopped extends Error {
   }
 }
 
+/**
+ * `work`, tried again after a growing pause while it fails UNAVAILABLE (a database or an
+ * object store that does not answer for a moment): copying a version again is safe, it finds
+ * what the last try left. After the last try the failure stands.
+ */
+async function retryWhileUnavailable<T>(pauses: number[], work: () => Promise<T>): Promise<T> {
+  for (const pause of pauses) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!isRegistryError(error, 'UNAVAILABLE')) throw error;
+      await sleep(pause);
+    }
+  }
+  return work();
+}
+
 /** Versions by the bytes they name, in the order of each digest's first version. */
 function groupByDigest(records: FirmwareRecord[]): Map<Digest, FirmwareRecord[]> {
   const groups = new Map<Digest, FirmwareRecord[]>();
@@ -122,16 +162,4 @@ function groupByDigest(records: FirmwareRecord[]): Map<Digest, FirmwareRecord[]>
     else groups.set(record.digest, [record]);
   }
   return groups;
-}
-
-function count(report: CopyReport, outcome: VersionOutcome): void {
-  if (outcome.kind === 'copied') {
-    report.copied++;
-    if (outcome.sent > 0) {
-      report.blobsSent++;
-      report.bytesSent += outcome.sent;
-    }
-  } else if (outcome.kind === 'present') report.present++;
-  else if (outcome.kind === 'conflict') report.conflicts++;
-  else report.failed++;
 }

@@ -1,20 +1,39 @@
 import path from 'node:path';
-import type { ExecutionContext } from 'ava';
+import ava, { type ExecutionContext } from 'ava';
 import { EmbeddedIndex } from '../../src/index/embedded-index.js';
+import { PostgresIndex } from '../../src/index/postgres/postgres-index.js';
 import { silentLogger } from '../../src/log.js';
 import { Registry } from '../../src/registry/registry.js';
 import { copyRegistry, CopyStopped, type RegistryData } from '../../src/migrate/copy-registry.js';
 import type { VersionOutcome } from '../../src/migrate/copy-version.js';
-import { s3Store } from '../helpers/ceph.js';
+import { cephTest, s3Store } from '../helpers/ceph.js';
 import { firmwareBytes, sha256 } from '../helpers/fixtures.js';
-import { STORES, storeTest, titled, type StoreKind } from '../helpers/stores.js';
+import { freshDatabase, postgresTest, privatePostgres } from '../helpers/postgres.js';
+import { STORES, storeTest, titled, type Register, type StoreKind } from '../helpers/stores.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { allRecords, flipByte, openLocal, publishAll, readBlob, releases, storedDigests, type LocalRegistry } from './local-registry.js';
 
-/** An empty target: an embedded index in a folder of its own, blobs in the given store. */
-async function emptyTarget(t: ExecutionContext, kind: StoreKind): Promise<RegistryData> {
+/**
+ * The targets a registry is copied into: an embedded registry in a folder of its own (blobs
+ * in the folder, or in S3), and a cluster's PostgreSQL database with blobs in S3.
+ */
+type TargetKind = StoreKind | 'postgres';
+const TARGETS: readonly TargetKind[] = [...STORES, 'postgres'];
+
+function targetTest(kind: TargetKind): Register {
+  if (kind !== 'postgres') return storeTest(kind);
+  // Both engines are needed: skipped (and reported so) where either cannot run.
+  return postgresTest === ava ? cephTest : postgresTest;
+}
+
+function targetTitle(kind: TargetKind, title: string): string {
+  return kind === 'postgres' ? `${title} [postgres+s3]` : titled(kind, title);
+}
+
+/** An empty target of the given kind, closed when the test ends. */
+async function emptyTarget(t: ExecutionContext, kind: TargetKind): Promise<RegistryData> {
   if (kind === 'fs') return openLocal(t);
-  const index = await EmbeddedIndex.open(path.join(await tempDir(t), 'target.db'));
+  const index = kind === 'postgres' ? await PostgresIndex.open(await freshDatabase()) : await EmbeddedIndex.open(path.join(await tempDir(t), 'target.db'));
   t.teardown(() => index.close());
   return { index, store: await s3Store(t) };
 }
@@ -25,10 +44,11 @@ async function sourceWithReleases(t: ExecutionContext): Promise<LocalRegistry> {
   return source;
 }
 
-for (const kind of STORES) {
-  const test = storeTest(kind);
+for (const kind of TARGETS) {
+  const test = targetTest(kind);
+  const title = (text: string) => targetTitle(kind, text);
 
-  test(titled(kind, 'copy: every row, label, date and byte arrives; bytes shared by versions are sent once'), async (t) => {
+  test(title('copy: every row, label, date and byte arrives; bytes shared by versions are sent once'), async (t) => {
     const source = await sourceWithReleases(t);
     const target = await emptyTarget(t, kind);
     let lastProgress = [0, 0];
@@ -46,7 +66,7 @@ for (const kind of STORES) {
     t.deepEqual(await target.index.stats(), await source.index.stats());
   });
 
-  test(titled(kind, 'copy: a second run copies nothing: every version is already present'), async (t) => {
+  test(title('copy: a second run copies nothing: every version is already present'), async (t) => {
     const source = await sourceWithReleases(t);
     const target = await emptyTarget(t, kind);
     await copyRegistry(source, target);
@@ -55,7 +75,7 @@ for (const kind of STORES) {
     t.deepEqual(await allRecords(target.index), await allRecords(source.index));
   });
 
-  test(titled(kind, 'copy: a version the target has with other bytes is a conflict and stays as it was'), async (t) => {
+  test(title('copy: a version the target has with other bytes is a conflict and stays as it was'), async (t) => {
     const source = await sourceWithReleases(t);
     const target = await emptyTarget(t, kind);
     const theirs = firmwareBytes(1000);
@@ -71,7 +91,7 @@ for (const kind of STORES) {
     t.true((await readBlob(target.store, sha256(theirs))).equals(theirs));
   });
 
-  test(titled(kind, 'copy: source bytes damaged on disk are refused by their digest; nothing of them is published or kept'), async (t) => {
+  test(title('copy: source bytes damaged on disk are refused by their digest; nothing of them is published or kept'), async (t) => {
     const source = await sourceWithReleases(t);
     const damaged = (await source.index.find('relay', '3.2.1'))!;
     await flipByte(source.store, damaged.digest);
@@ -86,7 +106,7 @@ for (const kind of STORES) {
     t.deepEqual(await target.store.listTemp(), []);
   });
 
-  test(titled(kind, 'copy: a blob an interrupted run left unreferenced is adopted, not sent again'), async (t) => {
+  test(title('copy: a blob an interrupted run left unreferenced is adopted, not sent again'), async (t) => {
     const source = await sourceWithReleases(t);
     const target = await emptyTarget(t, kind);
     const record = (await source.index.find('base', '1.0.0'))!;
@@ -126,12 +146,14 @@ storeTest('fs')('copy: a target that goes away stops the copy once the work in f
   const source = await sourceWithReleases(t);
   const target = await emptyTarget(t, 'fs');
   const outcomes: VersionOutcome[] = [];
+  let closed: Promise<void> | undefined;
   const stopped = await t.throwsAsync(
     copyRegistry(source, target, {
       concurrency: 2,
+      retryPausesMs: [],
       onOutcome: (outcome) => {
         outcomes.push(outcome);
-        if (outcomes.length === 1) void target.index.close();
+        if (outcomes.length === 1) closed = target.index.close();
       },
     }),
     { instanceOf: CopyStopped },
@@ -140,7 +162,22 @@ storeTest('fs')('copy: a target that goes away stops the copy once the work in f
   t.is(stopped?.report.copied, outcomes.length);
   t.true(outcomes.length < 7);
   // Whatever was published before the index closed is in it, and nothing else was tried after.
+  await closed;
   const reopened = await EmbeddedIndex.open((target.index as EmbeddedIndex).file);
   t.teardown(() => reopened.close());
   t.is((await reopened.list()).length, outcomes.length);
+});
+
+targetTest('postgres')('copy: a database that is away when the copy begins is waited for, and the copy completes [postgres+s3]', async (t) => {
+  const source = await sourceWithReleases(t);
+  const server = await privatePostgres(t);
+  const index = await PostgresIndex.open(await freshDatabase(server));
+  t.teardown(() => index.close());
+  const target: RegistryData = { index, store: await s3Store(t) };
+
+  await server.pause();
+  const copying = copyRegistry(source, target, { concurrency: 1, retryPausesMs: Array.from({ length: 120 }, () => 250) });
+  await server.resume();
+  t.like(await copying, { versions: 7, copied: 7, blobsSent: 5 });
+  t.deepEqual(await allRecords(index), await allRecords(source.index));
 });

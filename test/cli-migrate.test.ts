@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -84,6 +84,20 @@ test('migrate up: every version, label, date and byte arrives in the cluster, wh
   await assertServes(t, server.url, list);
 });
 
+test('migrate up: on a terminal, a progress bar in bytes instead of a line per version', async (t) => {
+  const local = await localRegistry(t, releases());
+  const env = await clusterEnv();
+  // script(1) gives the command a terminal, as a user at a shell has one.
+  const command = [process.execPath, BIN, 'migrate', 'up', '--dir', local.dir, '--db', local.db].join(' ');
+  const run = await new Promise<{ code: number; output: string }>((resolve) => {
+    execFile('script', ['-qec', command, '/dev/null'], { env: { ...process.env, ...env } }, (error, stdout) => resolve({ code: error ? Number(error.code) : 0, output: stdout }));
+  });
+  t.is(run.code, 0, run.output);
+  t.regex(run.output, /migrate up \[[█░]+\] 100% 0\.2\/0\.2 MiB/);
+  t.notRegex(run.output, /copied base/);
+  t.regex(run.output, /migrate up: 7 versions: 7 copied/);
+});
+
 test('migrate up: a second run copies nothing: every version is already there', async (t) => {
   const local = await localRegistry(t, releases());
   const env = await clusterEnv();
@@ -102,7 +116,7 @@ test('migrate up: a version the cluster has with other bytes is a conflict: repo
 
   const run = await migrate('up', await localRegistry(t, list), env);
   t.is(run.code, 1);
-  t.regex(run.stdout, /^conflict: relay 3\.2\.1 is there with other bytes/m);
+  t.regex(run.stdout, /^conflict: relay 3\.2\.1 is in the target with other bytes/m);
   t.regex(run.stderr, /7 versions: 6 copied, 0 already there, 1 conflicts, 0 not copied/);
   const server = await serveCluster(t, env);
   await assertServes(t, server.url, [...list.slice(0, -1), theirs]);

@@ -146,11 +146,11 @@ function describe(outcome: VersionOutcome): string {
   const { name, version, digest } = outcome.record;
   switch (outcome.kind) {
     case 'copied':
-      return `copied ${name} ${version} (${outcome.sent > 0 ? `${outcome.sent} bytes sent` : 'bytes already there'})`;
+      return `copied ${name} ${version} (${outcome.sent > 0 ? `${outcome.sent} bytes sent` : 'its bytes were in the target already'})`;
     case 'present':
-      return outcome.labelsDiffer ? `kept ${name} ${version} as it is there: its labels differ from these` : '';
+      return outcome.labelsDiffer ? `kept ${name} ${version} as the target has it: its labels there differ from the source's` : '';
     case 'conflict':
-      return `conflict: ${name} ${version} is there with other bytes (${outcome.target}, here ${digest}); left as it is`;
+      return `conflict: ${name} ${version} is in the target with other bytes (${outcome.target}; the source has ${digest}); left as it is`;
     case 'failed':
       return `not copied: ${name} ${version}: ${outcome.reason} (${outcome.code})`;
   }

@@ -34,7 +34,8 @@ interface ClusterConfig {
  * DATABASE_URL, blobs in S3), or back. The local side must not be in use by a registry (its
  * index lock says so); the cluster may be serving. Prints a line per version copied when no
  * progress bar is drawn, one per version not copied, and a summary; exit status 1 when any
- * version was not copied.
+ * version was not copied. The two sides are different engines by construction (a file and a
+ * folder here, PostgreSQL and a bucket there), so they cannot be the same data.
  */
 export async function migrateCommand(direction: Direction, options: MigrateOptions, env: Environment, print: (line: string) => void): Promise<void> {
   const cluster = clusterConfig(direction, env);
@@ -105,7 +106,6 @@ function clusterConfig(direction: Direction, env: Environment): ClusterConfig {
   return { index, blobStore };
 }
 
-
 async function exists(file: string): Promise<boolean> {
   return fs.access(file).then(
     () => true,
@@ -122,7 +122,7 @@ async function copyWithProgress(label: string, source: RegistryData, target: Reg
   const problems: string[] = [];
   let bar: Progress | undefined;
   try {
-    const report = await copyRegistry(source, target, {
+    return await copyRegistry(source, target, {
       concurrency: jobs,
       onProgress: (done, total) => {
         bar ??= progressBar(label, total);
@@ -135,7 +135,6 @@ async function copyWithProgress(label: string, source: RegistryData, target: Reg
         } else if (line) problems.push(line);
       },
     });
-    return report;
   } finally {
     bar?.stop();
     for (const line of problems) print(line);

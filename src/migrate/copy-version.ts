@@ -1,7 +1,7 @@
 import { Transform, type Readable } from 'node:stream';
 import type { BlobStore } from '../cas/blob-store.js';
 import type { Digest } from '../digest.js';
-import { isRegistryError } from '../errors.js';
+import { isRegistryError, type ErrorDetails } from '../errors.js';
 import type { FirmwareRecord } from '../firmware/firmware-record.js';
 import type { Registry } from '../registry/registry.js';
 
@@ -62,12 +62,20 @@ export async function copyVersion(record: FirmwareRecord, copy: VersionCopy): Pr
       const winner = await copy.target.find(record.name, record.version);
       if (winner) return compare(record, winner);
     }
-    if (isRegistryError(error, 'BLOB_UNKNOWN') || isRegistryError(error, 'DIGEST_MISMATCH') || isRegistryError(error, 'SIZE_MISMATCH') || isRegistryError(error, 'BLOB_TRUNCATED')) {
-      return { kind: 'failed', record, code: error.code, reason: error.message };
+    if (isRegistryError(error) && error.code in SOURCE_FAULTS) {
+      return { kind: 'failed', record, code: error.code, reason: SOURCE_FAULTS[error.code as keyof typeof SOURCE_FAULTS](record, error.details) };
     }
     throw error;
   }
 }
+
+/** What the source's bytes were found to be, said of the source (the errors' own words are an upload's). */
+const SOURCE_FAULTS = {
+  BLOB_UNKNOWN: (record: FirmwareRecord) => `the source does not have its bytes (${record.digest})`,
+  BLOB_TRUNCATED: (record: FirmwareRecord) => `the source's bytes end before ${record.size} bytes`,
+  DIGEST_MISMATCH: (record: FirmwareRecord, details: ErrorDetails) => `the source's bytes hash to ${String(details.actual)}, not ${record.digest}: they are damaged`,
+  SIZE_MISMATCH: (record: FirmwareRecord, details: ErrorDetails) => `the source's bytes are ${String(details.actual)} bytes long, not ${record.size}: they are damaged`,
+};
 
 function compare(record: FirmwareRecord, existing: FirmwareRecord): VersionOutcome {
   if (existing.digest !== record.digest) return { kind: 'conflict', record, target: existing.digest };

@@ -1,3 +1,4 @@
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import ava, { type ExecutionContext } from 'ava';
 import { EmbeddedIndex } from '../../src/index/embedded-index.js';
@@ -180,4 +181,19 @@ targetTest('postgres')('copy: a database that is away when the copy begins is wa
   await server.resume();
   t.like(await copying, { versions: 7, copied: 7, blobsSent: 5 });
   t.deepEqual(await allRecords(index), await allRecords(source.index));
+});
+
+storeTest('fs')('copy: source bytes cut short on disk are refused by their size, and the reason names the source', async (t) => {
+  const source = await sourceWithReleases(t);
+  const cut = (await source.index.find('sensor', '0.9.0'))!;
+  await fs.truncate(source.store.pathOf(cut.digest), cut.size - 1);
+  const target = await emptyTarget(t, 'fs');
+  const outcomes: VersionOutcome[] = [];
+  const report = await copyRegistry(source, target, { onOutcome: (outcome) => outcomes.push(outcome) });
+  // Both versions naming those bytes are refused; the bytes were read once for each.
+  t.like(report, { copied: 5, failed: 2, blobsSent: 4 });
+  const failed = outcomes.filter((outcome) => outcome.kind === 'failed');
+  t.deepEqual(failed.map((outcome) => `${outcome.record.name} ${outcome.record.version}`).sort(), ['sensor 0.9.0', 'sensor 1.0.0']);
+  t.like(failed[0], { code: 'SIZE_MISMATCH', reason: `the source's bytes are ${cut.size - 1} bytes long, not ${cut.size}: they are damaged` });
+  t.deepEqual(await target.store.listTemp(), []);
 });

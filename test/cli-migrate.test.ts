@@ -71,16 +71,19 @@ async function assertServes(t: ExecutionContext, url: string, list: Release[]): 
 
 const copiedLines = (stdout: string) => stdout.split('\n').filter((line) => line.startsWith('copied '));
 
-test('migrate up: every version, label, date and byte arrives in the cluster, which serves them', async (t) => {
+test('migrate up: every version, label, date and byte arrives in the cluster, and an instance already serving it serves them', async (t) => {
   const list = releases();
   const local = await localRegistry(t, list);
   const env = await clusterEnv();
+  const server = await serveCluster(t, env);
+  t.is((await request(`${server.url}/firmware/base/1.0.0`)).status, 404);
 
   const run = await migrate('up', local, env);
   t.is(run.code, 0, run.stderr);
   t.is(copiedLines(run.stdout).length, 7);
   t.regex(run.stdout, /migrate up: 7 versions: 7 copied, 0 already there, 0 conflicts, 0 not copied .*; 5 blobs sent/);
-  const server = await serveCluster(t, env);
+  // The instance hears of the new versions from the database (its change feed), not from a restart.
+  await waitFor(async () => (await request(`${server.url}/firmware/base/1.0.0`)).status === 200);
   await assertServes(t, server.url, list);
 });
 

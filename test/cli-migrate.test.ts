@@ -2,25 +2,25 @@ import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import ava, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import { FsBlobStore } from '../src/cas/fs-blob-store.js';
 import type { FirmwareRecord } from '../src/firmware/firmware-record.js';
 import { EmbeddedIndex } from '../src/index/embedded-index.js';
 import { PostgresIndex } from '../src/index/postgres/postgres-index.js';
 import { recordJson, type RecordJson } from '../src/http/record-json.js';
-import { ceph, cephTest } from './helpers/ceph.js';
+import { ceph } from './helpers/ceph.js';
 import { BIN, spawnServer } from './helpers/child-server.js';
 import { firmwareBytes, sha256 } from './helpers/fixtures.js';
 import { request } from './helpers/http.js';
-import { freshDatabase, postgresTest } from './helpers/postgres.js';
+import { freshDatabase } from './helpers/postgres.js';
 import { cli } from './helpers/run-cli.js';
 import { newBucket, s3Env } from './helpers/stores.js';
 import { tempDir } from './helpers/temp-dir.js';
 import { waitFor } from './helpers/wait-for.js';
+import { clusterTest } from './migrate/cluster-test.js';
 import { flipByte, openLocal, publishAll, releases, type Release } from './migrate/local-registry.js';
 
-// Both engines are needed: skipped (and reported so) where either cannot run.
-const test = postgresTest === ava ? cephTest : postgresTest;
+const test = clusterTest;
 
 /** An embedded registry on disk holding `list`, closed (as a stopped registry leaves it). */
 async function localRegistry(t: ExecutionContext, list: Release[]): Promise<{ home: string; dir: string; db: string }> {

@@ -1,17 +1,18 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import ava, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import { EmbeddedIndex } from '../../src/index/embedded-index.js';
 import { PostgresIndex } from '../../src/index/postgres/postgres-index.js';
 import { silentLogger } from '../../src/log.js';
 import { Registry } from '../../src/registry/registry.js';
 import { copyRegistry, CopyStopped, type RegistryData } from '../../src/migrate/copy-registry.js';
 import type { VersionOutcome } from '../../src/migrate/copy-version.js';
-import { cephTest, s3Store } from '../helpers/ceph.js';
+import { s3Store } from '../helpers/ceph.js';
 import { firmwareBytes, sha256 } from '../helpers/fixtures.js';
-import { freshDatabase, postgresTest, privatePostgres } from '../helpers/postgres.js';
+import { freshDatabase, privatePostgres } from '../helpers/postgres.js';
 import { STORES, storeTest, titled, type Register, type StoreKind } from '../helpers/stores.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { clusterTest } from './cluster-test.js';
 import { allRecords, flipByte, openLocal, publishAll, readBlob, releases, storedDigests, type LocalRegistry } from './local-registry.js';
 
 /**
@@ -22,9 +23,7 @@ type TargetKind = StoreKind | 'postgres';
 const TARGETS: readonly TargetKind[] = [...STORES, 'postgres'];
 
 function targetTest(kind: TargetKind): Register {
-  if (kind !== 'postgres') return storeTest(kind);
-  // Both engines are needed: skipped (and reported so) where either cannot run.
-  return postgresTest === ava ? cephTest : postgresTest;
+  return kind === 'postgres' ? clusterTest : storeTest(kind);
 }
 
 function targetTitle(kind: TargetKind, title: string): string {
@@ -169,7 +168,7 @@ storeTest('fs')('copy: a target that goes away stops the copy once the work in f
   t.is((await reopened.list()).length, outcomes.length);
 });
 
-targetTest('postgres')('copy: a database that is away when the copy begins is waited for, and the copy completes [postgres+s3]', async (t) => {
+clusterTest('copy: a database that is away when the copy begins is waited for, and the copy completes [postgres+s3]', async (t) => {
   const source = await sourceWithReleases(t);
   const server = await privatePostgres(t);
   const index = await PostgresIndex.open(await freshDatabase(server));

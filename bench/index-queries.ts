@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Digest } from '../src/digest.js';
-import { FirmwareIndex } from '../src/index/firmware-index.js';
+import { EmbeddedIndex } from '../src/index/embedded-index.js';
 import { inRange } from '../src/registry/version-query.js';
 import { writeIndexImage } from './index-image.js';
 
@@ -39,7 +39,7 @@ export async function measureIndex(versions = 100_000): Promise<IndexTiming[]> {
       };
     }),
   );
-  const index = await FirmwareIndex.open(file);
+  const index = await EmbeddedIndex.open(file);
   try {
     const timings: IndexTiming[] = [];
     const time = <T>(run: () => T): [number, T] => {
@@ -48,14 +48,14 @@ export async function measureIndex(versions = 100_000): Promise<IndexTiming[]> {
       const result = run();
       return [performance.now() - started, result];
     };
-    const [indexedMs, rows] = time(() => index.list({ labels: [['board', 'board-7'], ['channel', 'stable']] }));
+    const [indexedMs, rows] = time(() => index.listNow({ labels: [['board', 'board-7'], ['channel', 'stable']] }));
     const [scanMs] = time(() => index.scanByJsonLabels([['board', 'board-7'], ['channel', 'stable']]));
     timings.push({ measure: `label query over ${versions / 1000}k versions (board AND channel)`, indexedMs, scanMs, rows: rows.length });
-    const [nameMs, named] = time(() => index.list({ name: 'device-42', labels: [['channel', 'beta']] }));
+    const [nameMs, named] = time(() => index.listNow({ name: 'device-42', labels: [['channel', 'beta']] }));
     timings.push({ measure: 'one name with a label', indexedMs: nameMs, rows: named.length });
-    const [rangeMs, ranged] = time(() => inRange(index.list({ name: 'device-42', releasesOnly: true }), { labels: [], range: '^5.2', prerelease: false }));
+    const [rangeMs, ranged] = time(() => inRange(index.listNow({ name: 'device-42', releasesOnly: true }), { labels: [], range: '^5.2', prerelease: false }));
     timings.push({ measure: 'one name, releases in ^5.2', indexedMs: rangeMs, rows: ranged.length });
-    const [latestMs] = time(() => index.list({ name: 'device-42', labels: [['channel', 'stable']], releasesOnly: true }, 1)[0]);
+    const [latestMs] = time(() => index.listNow({ name: 'device-42', labels: [['channel', 'stable']], releasesOnly: true }, 1)[0]);
     timings.push({ measure: 'latest stable release of one name', indexedMs: latestMs, rows: 1 });
     return timings;
   } finally {

@@ -113,7 +113,7 @@ export class VersionTree implements VersionView {
     return async ({ isPublished, cutoff, dryRun }) => {
       const report: PruneReport = { links: [], youngLinks: 0, foreignFiles: 0 };
       for await (const { name, version } of this.list()) {
-        if (isPublished(name, version)) continue;
+        if (await isPublished(name, version)) continue;
         const link = await this.describe(name, version);
         if (!link || !blobInodes.has(link.inode)) {
           report.foreignFiles++;
@@ -124,7 +124,7 @@ export class VersionTree implements VersionView {
           continue;
         }
         // Published again meanwhile (a publish makes its link after the row is durable).
-        if (isPublished(name, version)) continue;
+        if (await isPublished(name, version)) continue;
         report.links.push({ name, version });
         if (!dryRun) await this.unlink(name, version);
       }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { FsBlobStore } from '../src/cas/fs-blob-store.js';
 import { fsck } from '../src/fsck.js';
-import { FirmwareIndex } from '../src/index/firmware-index.js';
+import { EmbeddedIndex } from '../src/index/embedded-index.js';
 import { VersionTree } from '../src/version-tree.js';
 import { spawnServer } from './helpers/child-server.js';
 import { firmwareBytes } from './helpers/fixtures.js';
@@ -31,9 +31,9 @@ async function registryWithTwoVersions(t: ExecutionContext) {
 
 test('fsck: a version deleted between listing the blobs and hashing them is not damage', async (t) => {
   const { url, dbFile, store, view } = await registryWithTwoVersions(t);
-  const records = await FirmwareIndex.readSnapshot(dbFile);
+  const records = await EmbeddedIndex.readSnapshot(dbFile);
   let deleted = false;
-  const report = await fsck({ store, view, records, reread: () => FirmwareIndex.readSnapshot(dbFile) }, () => {
+  const report = await fsck({ store, view, records, reread: () => EmbeddedIndex.readSnapshot(dbFile) }, () => {
     // The first report comes after the blobs are listed and before any is hashed.
     if (deleted) return;
     deleted = true;
@@ -45,9 +45,9 @@ test('fsck: a version deleted between listing the blobs and hashing them is not 
 
 test('fsck: a version deleted after fsck read the index is not damage', async (t) => {
   const { url, dbFile, store, view } = await registryWithTwoVersions(t);
-  const records = await FirmwareIndex.readSnapshot(dbFile);
+  const records = await EmbeddedIndex.readSnapshot(dbFile);
   t.is((await request(`${url}/firmware/base/2.0.0`, { method: 'DELETE' })).status, 204);
-  const report = await fsck({ store, view, records, reread: () => FirmwareIndex.readSnapshot(dbFile) });
+  const report = await fsck({ store, view, records, reread: () => EmbeddedIndex.readSnapshot(dbFile) });
   t.deepEqual(report.problems, []);
   t.is(report.blobs, 1);
 });

@@ -8,7 +8,9 @@ import { CliError, UsageError } from './cli-error.js';
 import { fsckCommand } from './fsck-command.js';
 import { fileProblem } from './file-problem.js';
 import { gcCommand, parseDuration } from './gc-command.js';
+import { importGoCommand } from './import-go-command.js';
 import { ls } from './ls.js';
+import { migrateCommand, type Direction } from './migrate-command.js';
 import { pull } from './pull.js';
 import { push } from './push.js';
 import { packageVersion } from './package-version.js';
@@ -104,6 +106,28 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .addHelpText('after', '\nWith --url, the running registry collects; without, the local data is collected and the registry must be stopped.')
     .action((options) => gcCommand(options.url ? client(options) : undefined, { dryRun: options.dryRun, graceMs: options.grace, dir: options.dir, db: options.db }, io.env, print));
 
+  program
+    .command('import-go')
+    .description("publish every version of a Go registry, with its labels and dates, here (a re-run resumes)")
+    .requiredOption('--dir <path>', "the Go registry's folder (registry/<name>/<version>/firmware.bin)")
+    .requiredOption('--db <path>', "the Go registry's registry.db")
+    .option('--into-dir <path>', 'local data folder to import into (env REGISTRY_DIR)')
+    .option('--into-db <path>', 'local index to import into (env REGISTRY_DB)')
+    .addOption(urlOption().conflicts(['intoDir', 'intoDb']))
+    .addOption(tokenOption())
+    .addHelpText('after', '\nWith --url, into the running registry; without, into the local data (the registry stopped).\nExit status 1 when a version was not imported (a conflict, or skipped: each is listed with why).')
+    .action((options) => importGoCommand(options.url ? client(options) : undefined, { dir: options.dir, db: options.db, intoDir: options.intoDir, intoDb: options.intoDb }, io.env, print));
+
+  program
+    .command('migrate')
+    .description('copy this machine\'s registry into PostgreSQL + S3 (up), or back (down)')
+    .argument('<direction>', '"up": local data → cluster; "down": cluster → local data', asDirection)
+    .option('--dir <path>', `local data folder (env REGISTRY_DIR, default ${DEFAULTS.REGISTRY_DIR})`)
+    .option('--db <path>', `local index file (env REGISTRY_DB, default ${DEFAULTS.REGISTRY_DB})`)
+    .option('--jobs <n>', 'blobs copied at once (default 4)', (value: string) => usage(() => wholeNumberFrom1(value)))
+    .addHelpText('after', '\nThe cluster is configured as for serve: DATABASE_URL, BLOB_STORE=s3, S3_BUCKET and the other S3_* settings.\nNo registry may run on the local data; re-running continues an interrupted copy.')
+    .action((direction: Direction, options) => migrateCommand(direction, { dir: options.dir, db: options.db, jobs: options.jobs }, io.env, print));
+
   // `serve` is the default, so commander would take an unknown command for serve's argument.
   const [first] = argv;
   if (first !== undefined && !first.startsWith('-') && !program.commands.some((command) => command.name() === first)) {
@@ -169,6 +193,16 @@ function asLabels(pairs: string[]): Record<string, string> {
   } catch (error) {
     throw new UsageError(`--label: ${(error as Error).message}`);
   }
+}
+
+function asDirection(value: string): Direction {
+  if (value !== 'up' && value !== 'down') throw new InvalidArgumentError('"up" (local data → cluster) or "down" (cluster → local data)');
+  return value;
+}
+
+function wholeNumberFrom1(value: string): number {
+  if (!/^[1-9]\d{0,2}$/.test(value)) throw new Error('a whole number from 1 to 999');
+  return Number(value);
 }
 
 /** A value commander should reject as bad usage (exit 2), with the registry's own explanation. */

@@ -2,7 +2,7 @@ import type { Context, Next } from 'koa';
 import { RegistryError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { asRegistryError, errorBody } from './error-response.js';
-import { STATUS_OF } from './error-status.js';
+import { RETRY_AFTER_SECONDS, STATUS_OF } from './error-status.js';
 import type { LingeringClose } from './lingering-close.js';
 
 /**
@@ -51,6 +51,8 @@ export function errorMiddleware(log: Logger, lingering: LingeringClose) {
         lingering.afterAnswer(ctx.req.socket);
       }
       ctx.status = STATUS_OF[error.code];
+      const retryAfter = RETRY_AFTER_SECONDS[error.code];
+      if (retryAfter !== undefined && !ctx.response.get('Retry-After')) ctx.set('Retry-After', String(retryAfter));
       ctx.body = errorBody(error);
     }
   };

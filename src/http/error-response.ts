@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { isRegistryError, RegistryError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
-import { STATUS_OF } from './error-status.js';
+import { RETRY_AFTER_SECONDS, STATUS_OF } from './error-status.js';
 
 export interface ErrorBody {
   success: false;
@@ -17,7 +17,9 @@ export function errorBody(error: RegistryError): ErrorBody {
 /** Answers an error on a raw response (the download fast path, which runs outside koa). */
 export function sendError(res: ServerResponse, error: RegistryError, headers: Record<string, string> = {}): void {
   const body = JSON.stringify(errorBody(error));
+  const retryAfter = RETRY_AFTER_SECONDS[error.code];
   res.writeHead(STATUS_OF[error.code], {
+    ...(retryAfter === undefined ? {} : { 'Retry-After': String(retryAfter) }),
     ...headers,
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': String(Buffer.byteLength(body)),

@@ -37,3 +37,12 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   INDEX_UNREADABLE: 503,
   UNAVAILABLE: 503,
 };
+
+/**
+ * RFC 9110 §10.2.3: a 503 says when to try again. A dependency that is away (a database
+ * restarting, a store that does not answer) is usually back within seconds; clients and
+ * proxies that honour the field retry then rather than at once.
+ */
+export const RETRY_AFTER_SECONDS: Partial<Record<ErrorCode, number>> = {
+  UNAVAILABLE: 2,
+};

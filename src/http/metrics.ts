@@ -31,15 +31,17 @@ export class Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [this.registry],
   });
-  constructor(gauges: { versions: () => number; storedBytes: () => number; downloadsInFlight: () => number }) {
+  constructor(gauges: { versions: () => Promise<number>; storedBytes: () => Promise<number>; downloadsInFlight: () => number }) {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'spore_' });
-    const gauge = (name: string, help: string, read: () => number) =>
+    const gauge = (name: string, help: string, read: () => number | Promise<number>) =>
       new client.Gauge({
         name,
         help,
         registers: [this.registry],
-        collect() {
-          this.set(read());
+        async collect() {
+          // An index that does not answer now (a database away) leaves the gauge as it was:
+          // /health says what is down; the scrape still answers.
+          this.set(await read());
         },
       });
     gauge('spore_index_versions', 'Published versions (index rows)', gauges.versions);

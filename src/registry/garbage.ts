@@ -1,7 +1,6 @@
 import type { BlobStore } from '../cas/blob-store.js';
 import type { Digest } from '../digest.js';
 import type { FirmwareIndex } from '../index/firmware-index.js';
-import type { KeyedLock } from '../keyed-lock.js';
 import type { VersionView } from './version-view.js';
 
 export interface GarbageOptions {
@@ -40,8 +39,6 @@ interface GarbageDeps {
   store: BlobStore;
   index: FirmwareIndex;
   view: VersionView | undefined;
-  /** The registry's per-digest lock: publishes hold it from placing bytes to inserting the row. */
-  blobs: KeyedLock;
   now: () => number;
 }
 
@@ -56,7 +53,7 @@ interface GarbageDeps {
  *   4. with a version view, entries of versions no longer in the index, older than the grace
  *      period (see VersionView.preparePrune).
  */
-export async function collectGarbage({ store, index, view, blobs, now }: GarbageDeps, options: GarbageOptions = {}): Promise<GarbageReport> {
+export async function collectGarbage({ store, index, view, now }: GarbageDeps, options: GarbageOptions = {}): Promise<GarbageReport> {
   const dryRun = options.dryRun ?? false;
   const cutoff = now() - (options.graceMs ?? DEFAULT_GRACE_MS);
   const report: GarbageReport = { dryRun, blobs: [], youngBlobs: 0, tempFiles: [], links: [], youngLinks: 0, foreignFiles: 0, bytes: 0 };
@@ -70,12 +67,14 @@ export async function collectGarbage({ store, index, view, blobs, now }: Garbage
   const prune = await view?.preparePrune();
   const unreferenced: Digest[] = [];
   for await (const digest of store.list()) {
-    if (!index.isReferenced(digest)) unreferenced.push(digest);
+    if (!(await index.isReferenced(digest))) unreferenced.push(digest);
   }
 
   for (const digest of unreferenced) {
-    await blobs.run(digest, async () => {
-      if (index.isReferenced(digest)) return;
+    // The index's digest lock: publishes, here or in another registry sharing the index, hold
+    // it from placing bytes to inserting the row.
+    await index.withDigestLock(digest, async () => {
+      if (await index.isReferenced(digest)) return;
       const blob = await store.stat(digest);
       if (!blob) return;
       if (Date.parse(blob.storedAt) >= cutoff) {
@@ -89,7 +88,7 @@ export async function collectGarbage({ store, index, view, blobs, now }: Garbage
   }
 
   if (prune) {
-    const pruned = await prune({ isPublished: (name, version) => index.find(name, version) !== undefined, cutoff, dryRun });
+    const pruned = await prune({ isPublished: async (name, version) => (await index.find(name, version)) !== undefined, cutoff, dryRun });
     Object.assign(report, pruned);
   }
   return report;

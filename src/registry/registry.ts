@@ -4,7 +4,7 @@ import { checkExpectation } from '../cas/expectation.js';
 import { RegistryError } from '../errors.js';
 import type { Metadata } from '../firmware/metadata.js';
 import type { Labels } from '../firmware/labels.js';
-import type { FirmwareIndex, FirmwareRecord } from '../index/firmware-index.js';
+import type { FirmwareIndex, FirmwareRecord, IndexStats } from '../index/firmware-index.js';
 import { KeyedLock } from '../keyed-lock.js';
 import type { Logger } from '../log.js';
 import { collectGarbage, type GarbageOptions, type GarbageReport } from './garbage.js';
@@ -43,8 +43,6 @@ export interface BlobDescription {
 export class Registry {
   /** Held while one name+version is being published. */
   readonly #versions = new KeyedLock();
-  /** Held while bytes are placed and a row is made to point at them (see `publish`, step 3). */
-  readonly #blobs = new KeyedLock();
   readonly #now: () => Date;
   #changes = 0;
   /** Version links being made or removed. */
@@ -52,6 +50,9 @@ export class Registry {
 
   constructor(private readonly deps: RegistryDeps) {
     this.#now = deps.now ?? (() => new Date());
+    // Every change that becomes visible moves the counter, this registry's or (with a shared
+    // index) another's: readers that keep derived state drop it when it moves.
+    deps.index.onChange(() => this.#changes++);
     // Start-up repairs the links of journalled changes only: a change may leave the journal
     // for a snapshot once the link work begun for it has ended.
     deps.index.beforeSnapshot(() => this.viewSettled());
@@ -115,7 +116,7 @@ export class Registry {
     const { index, log } = this.deps;
     const { name, version } = metadata;
     return this.#versions.run(`${name}@${version}`, async () => {
-      const existing = index.find(name, version);
+      const existing = await index.find(name, version);
       if (existing) {
         if (existing.digest !== digest) throw versionExists(existing, digest);
         return { record: existing, created: false, deduplicated: true };
@@ -124,13 +125,23 @@ export class Registry {
       // The row is inserted while the digest lock is held, and is durable (and visible) when
       // the insert resolves: gc, which decides under the same lock, never sees the bytes
       // placed but not yet referenced.
-      const { record, deduplicated } = await this.#blobs.run(digest, async () => {
-        const placed = await placeBlob();
-        const row: FirmwareRecord = { name, version, size: placed.size, digest, labels: metadata.labels, createdAt: this.#now().toISOString() };
+      const placed = await index.withDigestLock(digest, async (): Promise<{ record: FirmwareRecord; deduplicated: boolean; lost?: true }> => {
+        const bytes = await placeBlob();
+        const createdAt = metadata.createdAt ?? this.#now().toISOString();
+        const row: FirmwareRecord = { name, version, size: bytes.size, digest, labels: metadata.labels, createdAt };
         await index.insert(row);
-        return { record: row, deduplicated: placed.deduplicated };
+        return { record: row, deduplicated: bytes.deduplicated };
+      }).catch(async (error: unknown) => {
+        // Another registry sharing the index published the version first: the index decided.
+        // Same bytes is a retry, as above; other bytes stay refused.
+        if (!(error instanceof RegistryError) || error.code !== 'VERSION_EXISTS') throw error;
+        const winner = await index.find(name, version);
+        if (!winner) throw error;
+        if (winner.digest !== digest) throw versionExists(winner, digest);
+        return { record: winner, deduplicated: true, lost: true };
       });
-      this.#changes++;
+      if ('lost' in placed) return { record: placed.record, created: false, deduplicated: true };
+      const { record, deduplicated } = placed;
 
       await this.#viewWork(this.#link(record)).catch((error: unknown) => {
         log.error({ err: error, name, version }, 'published, but the version link could not be made; a start with REPAIR_TREE=all re-makes it');
@@ -140,26 +151,27 @@ export class Registry {
   }
 
   /**
-   * Counts committed changes to what is published. Readers that keep derived state (cached
-   * download headers) drop it when this moves.
+   * Counts changes to what is published that became visible, this registry's and, with a
+   * shared index, other registries'. Readers that keep derived state (cached download
+   * headers, update answers) drop it when this moves.
    */
   get changes(): number {
     return this.#changes;
   }
 
-  find(name: string, version: string): FirmwareRecord | undefined {
+  find(name: string, version: string): Promise<FirmwareRecord | undefined> {
     return this.deps.index.find(name, version);
   }
 
   /** Removes what no published version needs (see garbage.ts). */
   collectGarbage(options: GarbageOptions = {}): Promise<GarbageReport> {
     const { store, index, view } = this.deps;
-    return collectGarbage({ store, index, view, blobs: this.#blobs, now: () => this.#now().getTime() }, options);
+    return collectGarbage({ store, index, view, now: () => this.#now().getTime() }, options);
   }
 
   /** Size of a published digest and when it was first published, from the index alone. */
-  describePublishedBlob(digest: Digest): BlobDescription | undefined {
-    const published = this.deps.index.firstPublished(digest);
+  async describePublishedBlob(digest: Digest): Promise<BlobDescription | undefined> {
+    const published = await this.deps.index.firstPublished(digest);
     return published && { digest, size: published.size, since: published.createdAt };
   }
 
@@ -168,28 +180,28 @@ export class Registry {
    * holds but no version names, since when they are stored. `undefined` when not held at all.
    */
   async describeBlob(digest: Digest): Promise<BlobDescription | undefined> {
-    const published = this.describePublishedBlob(digest);
+    const published = await this.describePublishedBlob(digest);
     if (published) return published;
     const stored = await this.deps.store.stat(digest);
     return stored && { digest, size: stored.size, since: stored.storedAt };
   }
 
   /** Every record the query matches: by name, then SemVer precedence, highest first. */
-  list(query: VersionQuery = { labels: [], prerelease: true }): FirmwareRecord[] {
-    return inRange(this.deps.index.list(indexFilter(query)), query);
+  async list(query: VersionQuery = { labels: [], prerelease: true }): Promise<FirmwareRecord[]> {
+    return inRange(await this.deps.index.list(indexFilter(query)), query);
   }
 
   /** The highest version of `name` the query matches, or `undefined`. */
-  latest(name: string, query: VersionQuery): FirmwareRecord | undefined {
+  async latest(name: string, query: VersionQuery): Promise<FirmwareRecord | undefined> {
     const named = { ...query, name };
     // Without a range, the index's order answers alone: one row.
-    if (named.range === undefined) return this.deps.index.list(indexFilter(named), 1)[0];
-    return this.list(named)[0];
+    if (named.range === undefined) return (await this.deps.index.list(indexFilter(named), 1))[0];
+    return (await this.list(named))[0];
   }
 
   /** The update for a device of `name` on `current` (see `updateFor`), or `undefined`. */
-  update(name: string, current: string, query: VersionQuery): FirmwareRecord | undefined {
-    const latest = this.latest(name, query);
+  async update(name: string, current: string, query: VersionQuery): Promise<FirmwareRecord | undefined> {
+    const latest = await this.latest(name, query);
     return latest && updateFor(current, [latest]);
   }
 
@@ -200,9 +212,8 @@ export class Registry {
   async relabel(name: string, version: string, labels: Labels): Promise<FirmwareRecord> {
     const { index } = this.deps;
     return this.#versions.run(`${name}@${version}`, async () => {
-      const before = this.resolve(name, version);
+      const before = await this.resolve(name, version);
       await index.relabel(name, version, labels);
-      this.#changes++;
       return { ...before, labels };
     });
   }
@@ -218,44 +229,50 @@ export class Registry {
   async unpublish(name: string, version: string): Promise<FirmwareRecord> {
     const { index, store, view, log } = this.deps;
     const record = await this.#versions.run(`${name}@${version}`, async () => {
-      const found = this.resolve(name, version);
+      const found = await this.resolve(name, version);
       await index.remove(name, version);
-      this.#changes++;
       return found;
     });
     if (view) await this.#viewWork(view.unlink(name, version)).catch((error: unknown) => log.error({ err: error, name, version }, 'version link not removed; gc removes it'));
-    await this.#blobs.run(record.digest, async () => {
-      if (!index.isReferenced(record.digest)) await store.delete(record.digest);
+    await index.withDigestLock(record.digest, async () => {
+      if (!(await index.isReferenced(record.digest))) await store.delete(record.digest);
     });
     return record;
   }
 
   /** The record of `name@version`; NOT_FOUND when it is not published. */
-  resolve(name: string, version: string): FirmwareRecord {
-    const record = this.find(name, version);
+  async resolve(name: string, version: string): Promise<FirmwareRecord> {
+    const record = await this.find(name, version);
     if (!record) {
       throw new RegistryError('NOT_FOUND', `firmware ${name} ${version} is not published`, { name, version });
     }
     return record;
   }
 
-  stats() {
+  stats(): Promise<IndexStats> {
     return this.deps.index.stats();
   }
 
   /**
    * Whether the registry can serve and take uploads: the index answers and the blob store
-   * answers and takes writes. UNAVAILABLE otherwise, with what is wrong.
+   * answers and takes writes, both asked at once. UNAVAILABLE otherwise, naming each
+   * dependency that is down (`down`: "index" or the index's own name, such as "postgresql";
+   * "blob store") and why.
    */
   async health(): Promise<{ versions: number }> {
-    let versions: number;
-    try {
-      versions = this.deps.index.count();
-    } catch (error) {
-      throw new RegistryError('UNAVAILABLE', 'the index does not answer', {}, { cause: error });
+    const [index, store] = await Promise.allSettled([this.deps.index.count(), this.deps.store.check()]);
+    if (index.status === 'fulfilled' && store.status === 'fulfilled') return { versions: index.value };
+    const down: string[] = [];
+    const reasons: string[] = [];
+    for (const [result, fallback] of [[index, 'index'], [store, 'blob store']] as const) {
+      if (result.status === 'fulfilled') continue;
+      const error: unknown = result.reason;
+      const named = error instanceof RegistryError ? error.details.dependency : undefined;
+      down.push(typeof named === 'string' ? named : fallback);
+      reasons.push(error instanceof Error ? error.message : String(error));
     }
-    await this.deps.store.check();
-    return { versions };
+    const cause = index.status === 'rejected' ? index.reason : store.status === 'rejected' ? store.reason : undefined;
+    throw new RegistryError('UNAVAILABLE', `not ready: ${down.map((name, i) => `${name} (${reasons[i]})`).join('; ')}`, { dependency: down[0] ?? 'index', down }, { cause });
   }
 
   /**

@@ -31,13 +31,13 @@ export async function repairTree(
 ): Promise<RepairReport> {
   const limit = pLimit(16);
   const report: RepairReport = { checked: 0, relinked: 0, unlinked: 0, missingBlobs: [], failed: [] };
-  const versions = only ? dedupe(only) : index.list();
+  const versions = only ? dedupe(only) : await index.list();
   await Promise.all(
     versions.map(({ name, version }) =>
       limit(async () => {
         report.checked++;
         try {
-          const record = index.find(name, version);
+          const record = await index.find(name, version);
           if (!record) {
             if (await view.exists(name, version)) {
               await view.unlink(name, version);

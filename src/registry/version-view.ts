@@ -25,7 +25,7 @@ export interface VersionView {
 }
 
 export interface PruneOptions {
-  isPublished: (name: string, version: string) => boolean;
+  isPublished: (name: string, version: string) => Promise<boolean>;
   /** Entries made at or after this (ms since the epoch) stay. */
   cutoff: number;
   dryRun: boolean;

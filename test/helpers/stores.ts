@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import test, { type ExecutionContext } from 'ava';
@@ -7,33 +8,43 @@ import { loadBlobStoreConfig } from '../../src/config/blob-store-config.js';
 import type { Digest } from '../../src/digest.js';
 import { openStorage } from '../../src/storage.js';
 import { ceph, cephTest, rawClient, type Ceph } from './ceph.js';
+import { freshDatabase, postgresTest, query } from './postgres.js';
 
-/** The blob stores a registry runs on: HTTP tests run against each. */
+/**
+ * The two ways a registry runs, which HTTP tests run against: `fs`, one machine (the embedded
+ * index, blobs in the data folder); `s3`, the configuration several instances share (the
+ * index in PostgreSQL, blobs in a bucket of Ceph RGW).
+ */
 export type StoreKind = 'fs' | 's3';
 export const STORES: readonly StoreKind[] = ['fs', 's3'];
 
 export type Register = (title: string, implementation: (t: ExecutionContext) => Promise<void>) => void;
 
-/** ava's `test` for a store: the S3 runs are reported skipped where Ceph cannot run. */
+/**
+ * ava's `test` for a store: the `s3` runs are reported skipped where Ceph or PostgreSQL cannot
+ * run (their helpers say why on the console).
+ */
 export function storeTest(kind: StoreKind): Register {
-  return kind === 's3' ? cephTest : test;
+  if (kind === 'fs') return test;
+  return cephTest === test && postgresTest === test ? test : test.skip;
 }
 
-/** `title` for the file-system store (the titles the suite always had); ` [s3]` after it for S3. */
+/** `title` for one machine (the titles the suite always had); ` [postgresql+s3]` after it for the shared engines. */
 export function titled(kind: StoreKind, title: string): string {
-  return kind === 'fs' ? title : `${title} [s3]`;
+  return kind === 'fs' ? title : `${title} [postgresql+s3]`;
 }
 
 /**
- * The environment that puts a registry's blobs in the given store: nothing for the data folder;
- * for S3, a bucket of its own on this test file's Ceph RGW (so no test sees another's objects),
- * with the settings and credentials a deployment on Ceph has.
+ * The environment of a registry running the given way: nothing for one machine; for `s3`, a
+ * bucket of its own on this test file's Ceph RGW and a database of its own on its PostgreSQL
+ * (so no test sees another's objects or rows), with the settings and credentials a deployment
+ * has. `index: 'embedded'` keeps the index in REGISTRY_DB (blobs in S3 on one machine).
  */
-export async function storeEnv(kind: StoreKind, extra: Record<string, string> = {}): Promise<Record<string, string>> {
+export async function storeEnv(kind: StoreKind, extra: Record<string, string> = {}, { index = 'shared' }: { index?: 'shared' | 'embedded' } = {}): Promise<Record<string, string>> {
   if (kind === 'fs') return extra;
-  const rgw = await ceph();
+  const [rgw, database] = await Promise.all([ceph(), index === 'shared' ? freshDatabase() : undefined]);
   const bucket = await newBucket(rgw);
-  return { ...s3Env(rgw, bucket), ...extra };
+  return { ...s3Env(rgw, bucket), ...(database ? { DATABASE_URL: database } : {}), ...extra };
 }
 
 export function s3Env(rgw: Ceph, bucket: string): Record<string, string> {
@@ -88,4 +99,19 @@ export async function putUnpublished(env: Record<string, string>, dataDir: strin
   } finally {
     storage.close();
   }
+}
+
+/**
+ * The whole state of a registry's index, to compare before and after something that must
+ * change nothing: the bytes of REGISTRY_DB, or with DATABASE_URL every row (with labels) and
+ * the change counter of the database.
+ */
+export async function indexState(env: Record<string, string>, dbFile: string): Promise<unknown> {
+  if (env.DATABASE_URL === undefined) return fs.readFile(dbFile);
+  const [firmware, labels, state] = await Promise.all([
+    query(env.DATABASE_URL, 'SELECT * FROM firmware ORDER BY id'),
+    query(env.DATABASE_URL, 'SELECT * FROM firmware_labels ORDER BY firmware_id, key'),
+    query(env.DATABASE_URL, 'SELECT * FROM index_state'),
+  ]);
+  return { firmware, labels, state };
 }

@@ -7,7 +7,7 @@ import { firmwareBytes, sha256 } from '../helpers/fixtures.js';
 import { request, type RawResponse } from '../helpers/http.js';
 import { multipart } from '../helpers/multipart.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry-server.js';
-import { STORES, storeContents, storeEnv, storeTest, titled } from '../helpers/stores.js';
+import { indexState, STORES, storeContents, storeEnv, storeTest, titled } from '../helpers/stores.js';
 import { listTree } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -15,7 +15,7 @@ const byDigest = (metadata: Record<string, unknown>) => multipart([{ name: 'meta
 
 /** The files of the registry's folder, its index, and what its blob store holds (`env` says which). */
 async function snapshot(registry: TestRegistry, env: Record<string, string>) {
-  return { files: await listTree(registry.home), index: await fs.readFile(registry.dbFile), store: await storeContents(env, registry.dataDir) };
+  return { files: await listTree(registry.home), index: await indexState(env, registry.dbFile), store: await storeContents(env, registry.dataDir) };
 }
 
 async function assertUnchanged(t: ExecutionContext, registry: TestRegistry, env: Record<string, string>, before: Awaited<ReturnType<typeof snapshot>>) {

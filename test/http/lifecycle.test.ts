@@ -286,7 +286,8 @@ test('gc removes old unreferenced blobs, old temp files and stale links; keeps f
 });
 
 storeTest('s3')('gc [s3]: unreferenced blobs and temp entries stay while younger than the grace period, then go; dry_run only reports', async (t) => {
-  const env = await storeEnv('s3');
+  // The embedded index: the command line's gc below runs on the same REGISTRY_DB once the server stops.
+  const env = await storeEnv('s3', {}, { index: 'embedded' });
   const registry = await startRegistry(t, env);
   const kept = firmwareBytes(100);
   await registry.publish({ name: 'base', version: '1.0.0' }, kept);

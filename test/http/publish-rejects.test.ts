@@ -1,4 +1,3 @@
-import fs from 'node:fs/promises';
 import http from 'node:http';
 import type { ExecutionContext } from 'ava';
 import { firmwareBytes, sha256 } from '../helpers/fixtures.js';
@@ -6,16 +5,17 @@ import { request, type RawResponse } from '../helpers/http.js';
 import { scrapeMetrics } from '../helpers/metrics.js';
 import { firmwareUpload, multipart, type Multipart } from '../helpers/multipart.js';
 import { startRegistry } from '../helpers/registry-server.js';
-import { STORES, storeContents, storeEnv, storeTest, titled, type StoreKind } from '../helpers/stores.js';
+import { indexState, STORES, storeContents, storeEnv, storeTest, titled, type StoreKind } from '../helpers/stores.js';
 import { listTree } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const GOOD = { name: 'base', version: '1.0.0' };
 
 /**
- * A registry on `kind` of store that already holds one version, and a check that a refused
+ * A registry run the `kind` way that already holds one version, and a check that a refused
  * request changed nothing: the same files (no temp file, no blob, no version folder), the same
- * blobs and temp entries in the store (the bucket, with S3), and the same index bytes.
+ * blobs and temp entries in the store (the bucket, with S3), and the same index (REGISTRY_DB's
+ * bytes, or PostgreSQL's rows).
  */
 async function registryWithOneVersion(t: ExecutionContext, kind: StoreKind, extra: Record<string, string> = {}) {
   const env = await storeEnv(kind, extra);
@@ -23,7 +23,7 @@ async function registryWithOneVersion(t: ExecutionContext, kind: StoreKind, extr
   t.is((await registry.publish({ name: 'existing', version: '0.1.0' }, firmwareBytes(512))).status, 201);
   const files = await listTree(registry.home);
   const stored = await storeContents(env, registry.dataDir);
-  const index = await fs.readFile(registry.dbFile);
+  const index = await indexState(env, registry.dbFile);
   return {
     registry,
     /** Entries in the store's temp area now: a file in `.tmp`, or a staged object or multipart upload. */
@@ -31,7 +31,7 @@ async function registryWithOneVersion(t: ExecutionContext, kind: StoreKind, extr
     async assertUnchanged() {
       t.deepEqual(await listTree(registry.home), files, 'no file added or removed');
       t.deepEqual(await storeContents(env, registry.dataDir), stored, 'no blob or temp entry added or removed');
-      t.true(index.equals(await fs.readFile(registry.dbFile)), 'index file unchanged');
+      t.deepEqual(await indexState(env, registry.dbFile), index, 'index unchanged');
       t.is((await registry.get('/firmware')).json().length, 1, 'still one version listed');
     },
   };
@@ -77,6 +77,8 @@ rejects('labels with a non-string value', 400, 'LABELS_INVALID', () => firmwareU
 rejects('labels that are an array', 400, 'LABELS_INVALID', () => firmwareUpload({ ...GOOD, labels: ['app'] }, firmwareBytes()));
 rejects('a label key with spaces', 400, 'LABELS_INVALID', () => firmwareUpload({ ...GOOD, labels: { 'my app': 'x' } }, firmwareBytes()));
 rejects('an empty firmware file', 400, 'FIRMWARE_EMPTY', () => firmwareUpload(GOOD, Buffer.alloc(0)));
+rejects('a created_at in the future', 400, 'METADATA_INVALID', () => firmwareUpload({ ...GOOD, created_at: new Date(Date.now() + 3_600_000).toISOString() }, firmwareBytes()));
+rejects('a created_at without a zone', 400, 'METADATA_INVALID', () => firmwareUpload({ ...GOOD, created_at: '2024-05-01 12:00:00' }, firmwareBytes()));
 rejects('a malformed declared digest', 400, 'DIGEST_INVALID', () => firmwareUpload({ ...GOOD, sha256: 'abc' }, firmwareBytes()));
 rejects('bytes that do not match the declared digest', 422, 'DIGEST_MISMATCH', () =>
   firmwareUpload({ ...GOOD, sha256: sha256(firmwareBytes()) }, firmwareBytes()),

@@ -4,13 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { isRegistryError } from '../../src/errors.js';
-import { FirmwareIndex, type FirmwareRecord } from '../../src/index/firmware-index.js';
+import { EmbeddedIndex } from '../../src/index/embedded-index.js';
+import type { FirmwareRecord } from '../../src/index/firmware-index.js';
 import { loadSqlJs } from '../../src/index/sqljs.js';
 import { firmwareBytes, sha256 } from '../helpers/fixtures.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
-async function openIndex(t: ExecutionContext, file?: string): Promise<FirmwareIndex> {
-  const index = await FirmwareIndex.open(file ?? path.join(await tempDir(t), 'registry.db'));
+async function openIndex(t: ExecutionContext, file?: string): Promise<EmbeddedIndex> {
+  const index = await EmbeddedIndex.open(file ?? path.join(await tempDir(t), 'registry.db'));
   t.teardown(() => index.close());
   return index;
 }
@@ -29,7 +30,7 @@ function record(name: string, version: string, overrides: Partial<FirmwareRecord
 
 /** Reads the index files as another process would: only what is on disk counts. */
 async function rowsOnDisk(file: string): Promise<number> {
-  return (await FirmwareIndex.readSnapshot(file)).length;
+  return (await EmbeddedIndex.readSnapshot(file)).length;
 }
 
 test('index: a new index file is created, migrated and on disk at open', async (t) => {
@@ -41,22 +42,22 @@ test('index: rows round-trip with labels, digest and time', async (t) => {
   const index = await openIndex(t);
   const written = record('base', '1.0.0', { labels: { app: 'base', 'hw/rev': 'esp32-c3' } });
   await index.insert(written);
-  t.deepEqual(index.find('base', '1.0.0'), written);
-  t.is(index.find('base', '2.0.0'), undefined);
+  t.deepEqual(index.findNow('base', '1.0.0'), written);
+  t.is(index.findNow('base', '2.0.0'), undefined);
 });
 
 test('index: a row is on disk when insert resolves, and survives reopening', async (t) => {
   const file = path.join(await tempDir(t), 'registry.db');
-  const first = await FirmwareIndex.open(file);
+  const first = await EmbeddedIndex.open(file);
   const inserted = first.insert(record('base', '1.0.0'));
-  t.is(first.find('base', '1.0.0'), undefined, 'not visible before it is durable');
+  t.is(first.findNow('base', '1.0.0'), undefined, 'not visible before it is durable');
   await inserted;
   t.is(await rowsOnDisk(file), 1);
-  t.is(first.find('base', '1.0.0')?.version, '1.0.0');
+  t.is(first.findNow('base', '1.0.0')?.version, '1.0.0');
   await first.close();
 
   const second = await openIndex(t, file);
-  t.is(second.find('base', '1.0.0')?.version, '1.0.0');
+  t.is(second.findNow('base', '1.0.0')?.version, '1.0.0');
 });
 
 test('index: concurrent changes share journal appends (group commit)', async (t) => {
@@ -79,7 +80,7 @@ test('index: a change that does not fit is refused alone; the others in its grou
   t.deepEqual(results.map((result) => result.status), ['fulfilled', 'rejected', 'rejected', 'fulfilled']);
   t.true(isRegistryError((results[1] as PromiseRejectedResult).reason, 'VERSION_EXISTS'));
   t.true(isRegistryError((results[2] as PromiseRejectedResult).reason, 'NOT_FOUND'));
-  t.deepEqual(index.find('base', '1.1.0')?.labels, { channel: 'stable' });
+  t.deepEqual(index.findNow('base', '1.1.0')?.labels, { channel: 'stable' });
   t.is(await rowsOnDisk(index.file), 2);
 });
 
@@ -91,7 +92,7 @@ test('index: list sorts by name, then SemVer precedence highest first, then newe
   await index.insert(record('base', '1.0.0+b1', { createdAt: '2026-01-01T00:00:00.000Z' }));
   await index.insert(record('base', '1.0.0+b2', { createdAt: '2026-01-02T00:00:00.000Z' }));
   t.deepEqual(
-    index.list().map((row) => `${row.name}@${row.version}`),
+    index.listNow().map((row) => `${row.name}@${row.version}`),
     [
       'base@1.0.0+b2',
       'base@1.0.0+b1',
@@ -104,9 +105,9 @@ test('index: list sorts by name, then SemVer precedence highest first, then newe
       'sensor@1.0.0',
     ],
   );
-  t.deepEqual(index.list({ name: 'base', version: '0.1.0' }).map((row) => row.version), ['0.1.0']);
-  t.deepEqual(index.list({ version: '1.0.0' }).map((row) => row.name), ['sensor']);
-  t.deepEqual(index.list({ name: 'nothing' }), []);
+  t.deepEqual(index.listNow({ name: 'base', version: '0.1.0' }).map((row) => row.version), ['0.1.0']);
+  t.deepEqual(index.listNow({ version: '1.0.0' }).map((row) => row.name), ['sensor']);
+  t.deepEqual(index.listNow({ name: 'nothing' }), []);
 });
 
 test('index: remove, references and stats', async (t) => {
@@ -115,32 +116,32 @@ test('index: remove, references and stats', async (t) => {
   await index.insert(record('base', '1.0.0', { digest: shared, size: 10 }));
   await index.insert(record('base', '1.1.0', { digest: shared, size: 10 }));
   await index.insert(record('other', '1.0.0', { size: 5 }));
-  t.true(index.isReferenced(shared));
-  t.deepEqual(index.stats(), { versions: 3, distinctDigests: 2, logicalBytes: 25, storedBytes: 15 });
-  t.is(index.count(), 3);
+  t.true(await index.isReferenced(shared));
+  t.deepEqual((await index.stats()), { versions: 3, distinctDigests: 2, logicalBytes: 25, storedBytes: 15 });
+  t.is((await index.count()), 3);
   await index.remove('base', '1.0.0');
   t.true(isRegistryError(await t.throwsAsync(index.remove('base', '1.0.0')), 'NOT_FOUND'));
-  t.is(index.count(), 2);
-  t.deepEqual(index.stats(), { versions: 2, distinctDigests: 2, logicalBytes: 15, storedBytes: 15 }, 'the shared bytes are still stored');
+  t.is((await index.count()), 2);
+  t.deepEqual((await index.stats()), { versions: 2, distinctDigests: 2, logicalBytes: 15, storedBytes: 15 }, 'the shared bytes are still stored');
   await index.remove('other', '1.0.0');
-  t.deepEqual(index.stats(), { versions: 1, distinctDigests: 1, logicalBytes: 10, storedBytes: 10 });
+  t.deepEqual((await index.stats()), { versions: 1, distinctDigests: 1, logicalBytes: 10, storedBytes: 10 });
   await index.close();
   const reopened = await openIndex(t, index.file);
-  t.deepEqual(reopened.stats(), { versions: 1, distinctDigests: 1, logicalBytes: 10, storedBytes: 10 }, 'counted the same from the files');
-  t.true(reopened.isReferenced(shared));
-  t.false(reopened.isReferenced(sha256(firmwareBytes())));
+  t.deepEqual((await reopened.stats()), { versions: 1, distinctDigests: 1, logicalBytes: 10, storedBytes: 10 }, 'counted the same from the files');
+  t.true(await reopened.isReferenced(shared));
+  t.false(await reopened.isReferenced(sha256(firmwareBytes())));
 });
 
 test('index: a second open of the same file is refused with INDEX_LOCKED', async (t) => {
   const index = await openIndex(t);
-  const error = await t.throwsAsync(FirmwareIndex.open(index.file));
+  const error = await t.throwsAsync(EmbeddedIndex.open(index.file));
   t.true(isRegistryError(error, 'INDEX_LOCKED'));
 });
 
 test('index: the lock is released on close', async (t) => {
   const file = path.join(await tempDir(t), 'registry.db');
-  await (await FirmwareIndex.open(file)).close();
-  await t.notThrowsAsync(async () => (await FirmwareIndex.open(file)).close());
+  await (await EmbeddedIndex.open(file)).close();
+  await t.notThrowsAsync(async () => (await EmbeddedIndex.open(file)).close());
   await t.throwsAsync(fs.access(`${file}.lock`));
 });
 
@@ -149,20 +150,20 @@ test('index: a lock left by a process that is gone is taken over', async (t) => 
   const gone = spawnSync(process.execPath, ['-e', '0']).pid;
   await fs.writeFile(`${file}.lock`, JSON.stringify({ pid: gone, host: os.hostname(), since: '2026-01-01T00:00:00Z' }));
   const index = await openIndex(t, file);
-  t.is(index.list().length, 0);
+  t.is(index.listNow().length, 0);
 });
 
 test('index: a lock held by another host is respected', async (t) => {
   const file = path.join(await tempDir(t), 'registry.db');
   await fs.writeFile(`${file}.lock`, JSON.stringify({ pid: 1, host: 'some-other-host', since: '2026-01-01T00:00:00Z' }));
-  const error = await t.throwsAsync(FirmwareIndex.open(file));
+  const error = await t.throwsAsync(EmbeddedIndex.open(file));
   t.true(isRegistryError(error, 'INDEX_LOCKED'));
 });
 
 test('index: temp files of an interrupted persist are removed at open', async (t) => {
   const dir = await tempDir(t);
   const file = path.join(dir, 'registry.db');
-  await (await FirmwareIndex.open(file)).close();
+  await (await EmbeddedIndex.open(file)).close();
   const stale = `${file}.0b6bdbf2-4a4e-4a8e-9a8e-6f7f1b1b1b1b.tmp`;
   await fs.writeFile(stale, 'half a snapshot');
   await fs.writeFile(path.join(dir, 'unrelated.tmp'), 'not ours');
@@ -173,7 +174,7 @@ test('index: temp files of an interrupted persist are removed at open', async (t
 test('index: a file that is not SQLite is refused with INDEX_UNREADABLE', async (t) => {
   const file = path.join(await tempDir(t), 'registry.db');
   await fs.writeFile(file, 'this is not a database, just text that is long enough to look like a header');
-  const error = await t.throwsAsync(FirmwareIndex.open(file));
+  const error = await t.throwsAsync(EmbeddedIndex.open(file));
   t.true(isRegistryError(error, 'INDEX_UNREADABLE'));
   await t.throwsAsync(fs.access(`${file}.lock`), undefined, 'the lock is released after a failed open');
 });
@@ -187,7 +188,7 @@ test("index: the Go registry's database is recognised and refused, not changed",
   const bytes = seed.export();
   seed.close();
   await fs.writeFile(file, bytes);
-  const error = await t.throwsAsync(FirmwareIndex.open(file));
+  const error = await t.throwsAsync(EmbeddedIndex.open(file));
   t.true(isRegistryError(error, 'INDEX_UNREADABLE'));
   t.true(Buffer.from(bytes).equals(await fs.readFile(file)));
 });
@@ -199,6 +200,6 @@ test('index: a schema newer than this registry knows is refused', async (t) => {
   future.exec('PRAGMA user_version = 99');
   await fs.writeFile(file, future.export());
   future.close();
-  const error = await t.throwsAsync(FirmwareIndex.open(file));
+  const error = await t.throwsAsync(EmbeddedIndex.open(file));
   t.true(isRegistryError(error, 'INDEX_UNREADABLE'));
 });

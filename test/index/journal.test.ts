@@ -2,7 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { isRegistryError } from '../../src/errors.js';
-import { FirmwareIndex, type FirmwareRecord } from '../../src/index/firmware-index.js';
+import { EmbeddedIndex } from '../../src/index/embedded-index.js';
+import type { FirmwareRecord } from '../../src/index/firmware-index.js';
 import { encodeEntries } from '../../src/index/journal-codec.js';
 import { listSegments, segmentFile } from '../../src/index/journal-files.js';
 import { loadSqlJs } from '../../src/index/sqljs.js';
@@ -26,8 +27,8 @@ async function freshFile(t: ExecutionContext): Promise<string> {
   return path.join(await tempDir(t), 'registry.db');
 }
 
-async function withIndex<T>(file: string, use: (index: FirmwareIndex) => Promise<T>, options = {}): Promise<T> {
-  const index = await FirmwareIndex.open(file, options);
+async function withIndex<T>(file: string, use: (index: EmbeddedIndex) => Promise<T>, options = {}): Promise<T> {
+  const index = await EmbeddedIndex.open(file, options);
   try {
     return await use(index);
   } finally {
@@ -35,7 +36,7 @@ async function withIndex<T>(file: string, use: (index: FirmwareIndex) => Promise
   }
 }
 
-const versionsIn = async (file: string) => (await FirmwareIndex.readSnapshot(file)).map((row) => row.version).sort();
+const versionsIn = async (file: string) => (await EmbeddedIndex.readSnapshot(file)).map((row) => row.version).sort();
 
 test('journal: a torn last record (a crash mid-append) is dropped with a log line, and appends continue after it', async (t) => {
   const file = await freshFile(t);
@@ -53,7 +54,7 @@ test('journal: a torn last record (a crash mid-append) is dropped with a log lin
   await withIndex(
     file,
     async (index) => {
-      t.deepEqual(index.list().map((row) => row.version).sort(), ['1.0.0', '1.1.0']);
+      t.deepEqual(index.listNow().map((row) => row.version).sort(), ['1.0.0', '1.1.0']);
       await index.insert(record('base', '1.2.0'));
     },
     { log },
@@ -73,11 +74,11 @@ test('journal: a damaged record in the middle stops start-up, naming the file an
   bytes[second + 20] = bytes[second + 20]! ^ 0xff; // a flipped byte in the second record
   await fs.writeFile(segment!.file, bytes);
 
-  const error = await t.throwsAsync(FirmwareIndex.open(file));
+  const error = await t.throwsAsync(EmbeddedIndex.open(file));
   t.true(isRegistryError(error, 'INDEX_UNREADABLE'));
   t.like((error as unknown as { details: object }).details, { file: segment!.file, offset: second });
   t.regex(error!.message, /checksum/);
-  await t.throwsAsync(FirmwareIndex.readSnapshot(file), { message: /checksum/ }, 'fsck sees the damage too');
+  await t.throwsAsync(EmbeddedIndex.readSnapshot(file), { message: /checksum/ }, 'fsck sees the damage too');
   t.true(bytes.equals(await fs.readFile(segment!.file)), 'nothing was cut off');
 });
 
@@ -89,7 +90,7 @@ test('journal: a journal without its snapshot is replayed from the start', async
   });
   await fs.rm(file);
   t.deepEqual(await versionsIn(file), ['1.0.0']);
-  await withIndex(file, async (index) => t.deepEqual(index.find('base', '1.0.0')?.labels, { channel: 'stable' }));
+  await withIndex(file, async (index) => t.deepEqual(index.findNow('base', '1.0.0')?.labels, { channel: 'stable' }));
 });
 
 test('journal: a snapshot without a journal opens as it is', async (t) => {
@@ -113,7 +114,7 @@ test('journal: a journal that does not continue its snapshot (changes missing) i
   await withIndex(file, async () => {});
   const [segment] = await listSegments(file);
   await fs.writeFile(segment!.file, encodeEntries([{ seq: 5, change: { op: 'insert', record: record('base', '1.0.0') } }]));
-  const error = await t.throwsAsync(FirmwareIndex.open(file));
+  const error = await t.throwsAsync(EmbeddedIndex.open(file));
   t.true(isRegistryError(error, 'INDEX_UNREADABLE'));
   t.regex(error!.message, /change 1 is missing/);
 });
@@ -129,13 +130,13 @@ test('journal: past the threshold, closed segments are folded into a snapshot in
       await waitFor(async () => index.snapshots > 0);
       await index.snapshotIdle();
       t.true((await index.segmentCount()) <= 2, 'folded segments are removed');
-      t.is(index.count(), 39);
+      t.is(await index.count(), 39);
     },
     { snapshotAfterBytes: 1024, log },
   );
   t.like(log.lines.find((line) => line.msg.includes('snapshot written')), { level: 'info' });
   t.is((await versionsIn(file)).length, 39);
-  await withIndex(file, async (index) => t.is(index.count(), 39), { snapshotAfterBytes: 1024 });
+  await withIndex(file, async (index) => t.is(await index.count(), 39), { snapshotAfterBytes: 1024 });
 });
 
 test('journal: an index written by the previous release (whole snapshots, no journal) opens and is migrated', async (t) => {
@@ -161,7 +162,7 @@ test('journal: an index written by the previous release (whole snapshots, no jou
   db.close();
 
   await withIndex(file, async (index) => {
-    t.deepEqual(index.list({ labels: [['channel', 'stable']] }).map((row) => row.version), ['1.0.0']);
+    t.deepEqual(index.listNow({ labels: [['channel', 'stable']] }).map((row) => row.version), ['1.0.0']);
     t.true(index.opened.fresh, 'every version link is checked once');
     await index.insert(record('base', '2.0.0'));
   });
@@ -170,7 +171,7 @@ test('journal: an index written by the previous release (whole snapshots, no jou
 
 faultTest('journal: a failed append is refused, applied nowhere, and cut back before the next one', async (t) => {
   const file = await freshFile(t);
-  const index = await FirmwareIndex.open(file);
+  const index = await EmbeddedIndex.open(file);
   t.teardown(() => index.close());
   await index.insert(record('base', '1.0.0'));
   const [segment] = await listSegments(file);
@@ -178,7 +179,7 @@ faultTest('journal: a failed append is refused, applied nowhere, and cut back be
   const failed = await Promise.allSettled([index.insert(record('base', '2.0.0')), index.remove('base', '1.0.0')]);
   t.deepEqual(failed.map((result) => result.status), ['rejected', 'rejected']);
   t.true(isRegistryError((failed[0] as PromiseRejectedResult).reason, 'UNAVAILABLE'));
-  t.deepEqual(index.list().map((row) => row.version), ['1.0.0'], 'neither change is visible');
+  t.deepEqual(index.listNow().map((row) => row.version), ['1.0.0'], 'neither change is visible');
   clear();
   await index.insert(record('base', '3.0.0'));
   await index.close();

@@ -38,6 +38,7 @@ faultTest('fault: changes answered 503 because the index could not be written ar
   ]);
   t.deepEqual(refused.map((answer) => answer.status), [503, 503, 503, 503, 503, 503, 503]);
   t.is(refused[0]!.json().error.code, 'UNAVAILABLE');
+  t.true(refused.every((answer) => answer.headers['retry-after'] === '2'), 'every 503 says when to retry (RFC 9110 §10.2.3)');
   t.deepEqual((await registry.get('/firmware?name=base')).json().map((row: { version: string }) => row.version), ['1.0.0'], 'nothing refused is visible');
   clear();
 
@@ -47,6 +48,21 @@ faultTest('fault: changes answered 503 because the index could not be written ar
   const listed = (await registry.get('/firmware?name=base')).json().map((row: { version: string }) => row.version);
   t.deepEqual(listed, ['3.0.2', '3.0.1', '3.0.0', '1.0.0'], 'exactly what was acknowledged');
   t.true((await registry.get('/firmware/base/1.0.0')).body.equals(kept), 'the refused DELETE left the version and its bytes');
+});
+
+faultTest('fault: /health names the dependency that is down, with Retry-After, and downloads go on', async (t) => {
+  const registry = await startRegistry(t);
+  const bytes = firmwareBytes();
+  t.is((await registry.publish({ name: 'base', version: '1.0.0' }, bytes)).status, 201);
+  const clear = immutable(t, path.join(registry.dataDir, '.tmp'));
+  const health = await registry.get('/health');
+  t.is(health.status, 503);
+  t.is(health.headers['retry-after'], '2');
+  t.like(health.json().error, { code: 'UNAVAILABLE', details: { dependency: 'blob store', down: ['blob store'] } });
+  t.regex(health.json().error.message, /blob store \(the data folder does not take writes/);
+  t.true((await registry.get('/firmware/base/1.0.0')).body.equals(bytes), 'what is stored is still served');
+  clear();
+  t.is((await registry.get('/health')).status, 200);
 });
 
 test('fault: gc racing a DELETE never removes bytes of a version that is still published after a kill -9', async (t) => {

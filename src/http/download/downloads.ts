@@ -15,7 +15,7 @@ const SMALL_READ = 256 * 1024;
 const READ_AHEAD_BUDGET = 16 * 1024 * 1024;
 const MIN_CHUNK = 64 * 1024;
 const MAX_CHUNK = 1024 * 1024;
-/** Representations kept; a miss costs one index lookup. */
+/** Representations kept (by key and by request path); a miss costs one index lookup. */
 const CACHE_LIMIT = 10_000;
 
 /**
@@ -40,33 +40,37 @@ export class Downloads {
     return this.#bodiesInFlight;
   }
 
-  /** A published version, or `undefined`. Synchronous: it never touches the disk. */
-  version(name: string, version: string): Representation | undefined {
-    return this.#cached(`v ${name} ${version}`, () => {
-      const record = this.registry.find(name, version);
+  /**
+   * A published version, or `undefined`. Remembered also under the raw request `path`, when
+   * given, so that the next request for it is answered by the fast path (`atPath`).
+   */
+  version(name: string, version: string, path?: string): Promise<Representation | undefined> {
+    return this.#cached([`v ${name} ${version}`, path], async () => {
+      const record = await this.registry.find(name, version);
       return record && versionRepresentation(record);
     });
   }
 
   /**
-   * What a raw request path names, remembered per path, so a repeated request skips decoding
-   * and validating its path as well as the index. `resolve` runs on a miss.
+   * What a raw request path named when it was last asked for, if nothing changed since:
+   * synchronous, so a repeated request skips decoding its path and the index.
    */
-  forPath(path: string, resolve: () => Representation | undefined): Representation | undefined {
-    return this.#cached(`p ${path}`, resolve);
+  atPath(path: string): Representation | undefined {
+    this.#checkGeneration();
+    return this.#cache.get(`p ${path}`);
   }
 
-  /** Bytes by digest that some version publishes, or `undefined`. Synchronous, like `version`. */
-  publishedBlob(digest: Digest): Representation | undefined {
-    return this.#cached(`b ${digest}`, () => {
-      const blob = this.registry.describePublishedBlob(digest);
+  /** Bytes by digest that some version publishes, or `undefined`; remembered as `version`. */
+  publishedBlob(digest: Digest, path?: string): Promise<Representation | undefined> {
+    return this.#cached([`b ${digest}`, path], async () => {
+      const blob = await this.registry.describePublishedBlob(digest);
       return blob && blobRepresentation(blob);
     });
   }
 
   /** Bytes by digest, published or only stored (never cached: those may be collected). */
-  async blob(digest: Digest): Promise<Representation | undefined> {
-    const published = this.publishedBlob(digest);
+  async blob(digest: Digest, path?: string): Promise<Representation | undefined> {
+    const published = await this.publishedBlob(digest, path);
     if (published) return published;
     const stored = await this.registry.describeBlob(digest);
     return stored && blobRepresentation(stored);
@@ -157,19 +161,35 @@ export class Downloads {
     return size;
   }
 
-  #cached(key: string, load: () => Representation | undefined): Representation | undefined {
+  async #cached([key, path]: [string, string | undefined], load: () => Promise<Representation | undefined>): Promise<Representation | undefined> {
+    this.#checkGeneration();
+    const hit = this.#cache.get(key);
+    if (hit) {
+      if (path !== undefined) this.#remember(`p ${path}`, hit);
+      return hit;
+    }
+    const generation = this.#generation;
+    const loaded = await load();
+    // A change that became visible while the index was asked may have made this answer old:
+    // answer with it (it was true when asked), but do not keep it.
+    this.#checkGeneration();
+    if (loaded && generation === this.#generation) {
+      this.#remember(key, loaded);
+      if (path !== undefined) this.#remember(`p ${path}`, loaded);
+    }
+    return loaded;
+  }
+
+  #remember(key: string, representation: Representation): void {
+    if (this.#cache.size >= CACHE_LIMIT) this.#cache.delete(this.#cache.keys().next().value as string);
+    this.#cache.set(key, representation);
+  }
+
+  #checkGeneration(): void {
     if (this.#generation !== this.registry.changes) {
       this.#cache.clear();
       this.#generation = this.registry.changes;
     }
-    const hit = this.#cache.get(key);
-    if (hit) return hit;
-    const loaded = load();
-    if (loaded) {
-      if (this.#cache.size >= CACHE_LIMIT) this.#cache.delete(this.#cache.keys().next().value as string);
-      this.#cache.set(key, loaded);
-    }
-    return loaded;
   }
 }
 

@@ -1,18 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isDigest } from '../../digest.js';
-import { isValidName, isValidVersion } from '../../firmware/identifiers.js';
 import { observeRequest, type Observer } from '../access-log.js';
 import { asRegistryError, sendError } from '../error-response.js';
 import type { Downloads } from './downloads.js';
-import type { Representation } from './representation.js';
 
 /**
  * Devices poll and resume downloads at rates where koa's per-request work (context, router,
  * middleware chain) is the bottleneck: a 304 through koa runs at about half the rate of plain
- * node:http. So a GET or HEAD of a firmware or blob URL that names something published is
- * answered here, before koa, by the same `Downloads` the koa routes use. Everything else —
- * other methods (405), names that cannot exist (400), unknown versions (404), unpublished
- * blobs — falls through to koa, which stays the one place for routing and errors.
+ * node:http. So a GET or HEAD of a firmware or blob URL that koa's routes answered before,
+ * for something published, while nothing changed since (`Downloads.atPath`), is answered here,
+ * before koa, by the same `Downloads`. Everything else — a first request, other methods
+ * (405), names that cannot exist (400), unknown versions (404), unpublished blobs — goes to
+ * koa, which stays the one place for routing and errors (and the index is asynchronous: koa
+ * asks it).
  *
  * Returns whether it took the request.
  */
@@ -26,7 +25,7 @@ export function downloadFastPath(downloads: Downloads, observer: Observer, optio
     const url = req.url ?? '';
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
-    const representation = downloads.forPath(path, () => lookup(downloads, path));
+    const representation = downloads.atPath(path);
     if (!representation) return false;
 
     let errorCode: string | undefined;
@@ -44,28 +43,4 @@ export function downloadFastPath(downloads: Downloads, observer: Observer, optio
     });
     return true;
   };
-}
-
-/** `/firmware/<name>/<version>` or `/blobs/sha256/<hex>`, decoded once, published; else undefined. */
-function lookup(downloads: Downloads, path: string): Representation | undefined {
-  const segments = path.split('/');
-  if (segments.length !== 4 || segments[0] !== '') return undefined;
-  const [, first, second, third] = segments.map(decode);
-  if (first === 'firmware' && second !== undefined && third !== undefined) {
-    return isValidName(second) && isValidVersion(third) ? downloads.version(second, third) : undefined;
-  }
-  if (first === 'blobs' && second === 'sha256' && third !== undefined) {
-    const digest = `sha256:${third}`;
-    return isDigest(digest) ? downloads.publishedBlob(digest) : undefined;
-  }
-  return undefined;
-}
-
-function decode(segment: string): string | undefined {
-  if (!segment.includes('%')) return segment;
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return undefined;
-  }
 }

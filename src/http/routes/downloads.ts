@@ -15,7 +15,7 @@ export function downloadRoutes(router: Router, downloads: Downloads): void {
   router.get('/firmware/:name/:version', async (ctx) => {
     const name = checkName(ctx.params.name);
     const version = checkVersion(ctx.params.version);
-    const representation = downloads.version(name, version);
+    const representation = await downloads.version(name, version, ctx.path);
     if (!representation) {
       throw new RegistryError('NOT_FOUND', `firmware ${name} ${version} is not published`, { name, version });
     }
@@ -29,7 +29,7 @@ export function downloadRoutes(router: Router, downloads: Downloads): void {
         digest: String(ctx.params.hex).slice(0, 80),
       });
     }
-    const representation = await downloads.blob(digest);
+    const representation = await downloads.blob(digest, ctx.path);
     if (!representation) throw new RegistryError('BLOB_UNKNOWN', `no blob ${digest} in the registry`, { digest });
     await answer(ctx, downloads, representation);
   });

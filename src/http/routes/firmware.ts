@@ -51,7 +51,7 @@ export function firmwareRoutes(router: Router, deps: FirmwareRouteDeps): void {
   const receive = receiveUpload(deps.store, deps.maxUploadBytes, deps.minimumUploadRate);
   router.post('/firmware', countRejected, deps.requireToken, refuseUnreceivable(deps.maxUploadBytes), limitConcurrency(deps.maxConcurrentUploads), receive, publish);
 
-  router.get('/firmware', (ctx) => {
-    ctx.body = registry.list(parseVersionQuery(ctx.query, { prerelease: true, also: ['name', 'version'] })).map(recordJson);
+  router.get('/firmware', async (ctx) => {
+    ctx.body = (await registry.list(parseVersionQuery(ctx.query, { prerelease: true, also: ['name', 'version'] }))).map(recordJson);
   });
 }

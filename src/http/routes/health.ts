@@ -11,8 +11,8 @@ export function healthRoutes(router: Router, registry: Registry): void {
     ctx.body = { status: 'ok', versions };
   });
 
-  router.get('/stats', (ctx) => {
-    const stats = registry.stats();
+  router.get('/stats', async (ctx) => {
+    const stats = await registry.stats();
     ctx.body = {
       versions: stats.versions,
       blobs: stats.distinctDigests,

@@ -20,9 +20,9 @@ export function lifecycleRoutes(router: Router, { registry, requireToken, baseUr
   const urlOf = (name: string, version: string) => firmwareUrl(baseUrl, name, version);
 
   // Before /firmware/:name/:version, which would otherwise take "latest" for a version.
-  router.get('/firmware/:name/latest', (ctx) => {
+  router.get('/firmware/:name/latest', async (ctx) => {
     const name = checkName(ctx.params.name);
-    const record = registry.latest(name, parseVersionQuery(ctx.query, { prerelease: false }));
+    const record = await registry.latest(name, parseVersionQuery(ctx.query, { prerelease: false }));
     if (!record) throw new RegistryError('NOT_FOUND', `no published version of ${name} matches`, { name });
     const url = urlOf(record.name, record.version);
     ctx.status = 302;

@@ -16,7 +16,7 @@ import { firmwareUrl } from './lifecycle.js';
  * changes (RFC 9110 §13.1.2).
  */
 export function updateRoutes(router: Router, registry: Registry, baseUrl: string): void {
-  router.get('/updates/:name', (ctx) => {
+  router.get('/updates/:name', async (ctx) => {
     const name = checkName(ctx.params.name);
     const current = versionParameter(ctx.query, 'current');
     if (current === undefined) {
@@ -24,11 +24,11 @@ export function updateRoutes(router: Router, registry: Registry, baseUrl: string
     }
     checkVersion(current);
     const query = parseVersionQuery(ctx.query, { prerelease: false, also: ['current'] });
-    if (!registry.latest(name, { labels: [], prerelease: true })) {
+    if (!(await registry.latest(name, { labels: [], prerelease: true }))) {
       throw new RegistryError('NOT_FOUND', `no version of ${name} is published`, { name });
     }
     ctx.set('Cache-Control', 'no-cache');
-    const update = registry.update(name, current, query);
+    const update = await registry.update(name, current, query);
     if (!update) {
       ctx.status = 204;
       return;

@@ -203,23 +203,22 @@ for (const kind of STORES) {
 }
 
 /**
- * An upload cut off midway: more than one S3 part (8 MiB) is sent first, so that the S3 store
- * has begun its multipart upload (smaller bodies are held until their end, one PutObject).
+ * An upload cut off midway, and how much of it is sent first: on S3 more than one part (8 MiB),
+ * so that the store has begun its multipart upload (a smaller body is held until its end).
  */
-const MID_UPLOAD_BYTES = 12 << 20;
-const MID_UPLOAD_SENT = 10 << 20;
+const MID_UPLOAD = { fs: { bytes: 2_000_000, sent: 1_000_000 }, s3: { bytes: 12 << 20, sent: 10 << 20 } };
 
 for (const kind of STORES) {
   register(kind)(titled(kind, 'publish: a client that disconnects mid-upload leaves no temp file and no version'), async (t) => {
     const { registry, tempEntries, assertUnchanged } = await registryWithOneVersion(t, kind);
-    const { contentType, body } = firmwareUpload(GOOD, firmwareBytes(MID_UPLOAD_BYTES));
+    const { contentType, body } = firmwareUpload(GOOD, firmwareBytes(MID_UPLOAD[kind].bytes));
     const req = http.request(`${registry.url}/firmware`, {
       method: 'POST',
       headers: { 'Content-Type': contentType, 'Content-Length': body.length },
       agent: false,
     });
     req.on('error', () => {});
-    req.write(body.subarray(0, MID_UPLOAD_SENT));
+    req.write(body.subarray(0, MID_UPLOAD[kind].sent));
     await waitFor(async () => (await tempEntries()) > 0);
     req.destroy();
     await waitFor(async () => (await tempEntries()) === 0);
@@ -230,14 +229,14 @@ for (const kind of STORES) {
 for (const kind of STORES) {
   register(kind)(titled(kind, 'publish: an aborted upload is logged and counted as aborted, with the client address and the route, not as 404'), async (t) => {
     const { registry, tempEntries } = await registryWithOneVersion(t, kind);
-    const { contentType, body } = firmwareUpload(GOOD, firmwareBytes(MID_UPLOAD_BYTES));
+    const { contentType, body } = firmwareUpload(GOOD, firmwareBytes(MID_UPLOAD[kind].bytes));
     const req = http.request(`${registry.url}/firmware`, {
       method: 'POST',
       headers: { 'Content-Type': contentType, 'Content-Length': body.length, 'X-Request-Id': 'gone-midway' },
       agent: false,
     });
     req.on('error', () => {});
-    req.write(body.subarray(0, MID_UPLOAD_SENT));
+    req.write(body.subarray(0, MID_UPLOAD[kind].sent));
     await waitFor(async () => (await tempEntries()) > 0);
     req.destroy();
     await waitFor(() => registry.logs.some((line) => line.req_id === 'gone-midway'));

@@ -23,7 +23,7 @@ import { loadGenerator, type LoadGenerator } from './wrk.js';
  *   polling    what devices send most, against nginx serving the same bytes: update checks
  *              (200, 304, 204), /health, a version URL's 304 and a 4 KiB range, with the p99
  *              latency at 64 connections (see polling.ts); `npm run bench -- --only polling`
- *              runs these rows alone
+ *              runs these rows alone (`--only downloads,polling` with the whole GETs)
  *   memory     the registry's peak RSS with 64 concurrent downloads of a 64 MiB firmware
  *   index      queries over 100k versions, the label query against reading every row's labels
  *   upload     a 256 MiB multipart publish against read + SHA-256 + write + fsync in one
@@ -53,7 +53,8 @@ interface Row {
 const home = await fs.mkdtemp(path.join(os.tmpdir(), 'spore-bench-'));
 const rows: Row[] = [];
 const generator = loadGenerator();
-const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+/** `--only polling` or `--only downloads,polling`: those rows alone, to iterate on them. */
+const only = process.argv.includes('--only') ? new Set(process.argv[process.argv.indexOf('--only') + 1]?.split(',')) : undefined;
 let registry: Server | undefined;
 
 try {
@@ -66,8 +67,9 @@ try {
   const files = path.join(home, 'files');
   await fs.mkdir(files);
   const pollingTools: PollingTools = { generator, seconds: SECONDS, rounds: ROUNDS, median, fmt, randomFile, publish: (base: string, file: string, name: string, version: string, labels?: Record<string, string>) => publishFile(base, file, version, name, labels) };
-  if (only === 'polling') {
-    rows.push(...(await benchPolling(pollingTools, registry, home)));
+  if (only) {
+    if (only.has('downloads')) await downloads(registry, files);
+    if (only.has('polling')) rows.push(...(await benchPolling(pollingTools, registry, home)));
     print();
   } else {
     await everything(registry, files, pollingTools);

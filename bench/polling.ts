@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
+import { cpuSeconds } from './cpu-time.js';
 import { findNginx, startNginx } from './nginx.js';
 import { startNodeServer, type Server } from './processes.js';
 import type { LoadGenerator } from './wrk.js';
@@ -14,6 +15,7 @@ export interface PollingRow {
   registry: string;
   reference?: string;
   ratio?: string;
+  perCpu?: string;
   p99?: string;
   note?: string;
 }
@@ -31,12 +33,16 @@ export interface PollingTools {
 
 interface Measured {
   rate: number;
+  /** Requests answered per CPU second of the server (all its threads; nginx's worker). */
+  perCpu: number;
   p99: number;
 }
 
 interface Target {
   url: string;
   headers?: Record<string, string>;
+  /** The server's process, whose CPU time is counted. */
+  pid: number | undefined;
 }
 
 /**
@@ -51,8 +57,9 @@ interface Target {
  *   version URL 304      a 16 MiB firmware with If-None-Match; nginx: the same file by its ETag
  *   4 KiB range          the last 4 KiB of it
  *
- * Rates are medians of alternating rounds at 64 connections; the p99 latency is the median of
- * the rounds' p99s. The update rows are also measured against plain node:http answering the
+ * Rates are medians of alternating rounds at 64 connections; so are the requests answered per
+ * CPU second of the server (its own user + system time: on a shared machine, what one core
+ * does whatever runs beside it) and the p99 latencies. The update rows are also measured against plain node:http answering the
  * same bytes (bare-http.ts): the floor for any node server.
  */
 export async function benchPolling(tools: PollingTools, registry: Server, home: string): Promise<PollingRow[]> {
@@ -94,13 +101,16 @@ export async function benchPolling(tools: PollingTools, registry: Server, home: 
     const tagOf = async (url: string) => ({ 'If-None-Match': String((await get(url)).headers.etag) });
     const version = `${registry.url}/firmware/bench-polling/1.0.0`;
     const tail = { Range: `bytes=${16 * MiB - 4096}-${16 * MiB - 1}` };
+    const ours = (url: string, headers: Record<string, string> = {}): Target => ({ url, headers, pid: registry.child.pid });
+    const nginxs = (file: string, headers: Record<string, string> = {}): Target => ({ url: theirs(file), headers, pid: nginx.pid });
+    const bares = (path: string, headers: Record<string, string> = {}): Target => ({ url: `${bare.url}${path}`, headers, pid: bare.child.pid });
     const rows: [string, Target, Target, Target?][] = [
-      [`update check 200 (${answer.body.length} B JSON)`, { url: update }, { url: theirs('update.json') }, { url: `${bare.url}/200` }],
-      ['update check 304 (If-None-Match)', { url: update, headers: { 'If-None-Match': etag } }, { url: theirs('update.json'), headers: await tagOf(theirs('update.json')) }, { url: `${bare.url}/200`, headers: { 'If-None-Match': etag } }],
-      ['update check 204 (current)', { url: current }, { url: theirs('empty') }, { url: `${bare.url}/204` }],
-      [`/health (${health.body.length} B JSON)`, { url: `${registry.url}/health` }, { url: theirs('health.json') }],
-      ['version URL 304 (If-None-Match)', { url: version, headers: await tagOf(version) }, { url: theirs('firmware.bin'), headers: await tagOf(theirs('firmware.bin')) }],
-      ['4 KiB range at the end of 16 MiB', { url: version, headers: tail }, { url: theirs('firmware.bin'), headers: tail }],
+      [`update check 200 (${answer.body.length} B JSON)`, ours(update), nginxs('update.json'), bares('/200')],
+      ['update check 304 (If-None-Match)', ours(update, { 'If-None-Match': etag }), nginxs('update.json', await tagOf(theirs('update.json'))), bares('/200', { 'If-None-Match': etag })],
+      ['update check 204 (current)', ours(current), nginxs('empty'), bares('/204')],
+      [`/health (${health.body.length} B JSON)`, ours(`${registry.url}/health`), nginxs('health.json')],
+      ['version URL 304 (If-None-Match)', ours(version, await tagOf(version)), nginxs('firmware.bin', await tagOf(theirs('firmware.bin')))],
+      ['4 KiB range at the end of 16 MiB', ours(version, tail), nginxs('firmware.bin', tail)],
     ];
     const result: PollingRow[] = [];
     for (const [measure, ours, reference, floor] of rows) {
@@ -110,8 +120,9 @@ export async function benchPolling(tools: PollingTools, registry: Server, home: 
         registry: tools.fmt(a.rate),
         reference: tools.fmt(b.rate),
         ratio: `${(a.rate / b.rate).toFixed(2)}×`,
+        perCpu: `${tools.fmt(a.perCpu)} / ${tools.fmt(b.perCpu)} (${(a.perCpu / b.perCpu).toFixed(2)}×)`,
         p99: `${a.p99.toFixed(2)} / ${b.p99.toFixed(2)} ms (${(a.p99 / b.p99).toFixed(1)}×)`,
-        note: `reference: nginx${c ? `; node:http alone ${tools.fmt(c.rate)} (${(c.rate / b.rate).toFixed(2)}×), p99 ${c.p99.toFixed(2)} ms` : ''}`,
+        note: `reference: nginx${c ? `; node:http alone ${tools.fmt(c.rate)} req/s (${(c.rate / b.rate).toFixed(2)}×), ${tools.fmt(c.perCpu)} per CPU s (${(c.perCpu / b.perCpu).toFixed(2)}×), p99 ${c.p99.toFixed(2)} ms` : ''}`,
       });
     }
     return result;
@@ -123,16 +134,19 @@ export async function benchPolling(tools: PollingTools, registry: Server, home: 
 
 /** Each target once per round, in turn, `rounds` times; each one's median rate and median p99. */
 async function alternate(tools: PollingTools, targets: Target[]): Promise<Measured[]> {
-  const runs = targets.map(() => ({ rates: [] as number[], p99s: [] as number[] }));
+  const runs = targets.map(() => ({ rates: [] as number[], perCpu: [] as number[], p99s: [] as number[] }));
   for (let round = 0; round < tools.rounds; round++) {
     for (const [i, target] of targets.entries()) {
+      const cpuBefore = cpuSeconds(target.pid);
       const result = await tools.generator.run(target.url, { connections: CONNECTIONS, seconds: tools.seconds, headers: target.headers ?? {} });
+      const cpu = cpuSeconds(target.pid) - cpuBefore;
       if (result.errors > 0) throw new Error(`${result.errors} failed requests to ${target.url}`);
       runs[i]?.rates.push(result.requestsPerSecond);
+      runs[i]?.perCpu.push(result.requests / cpu);
       runs[i]?.p99s.push(result.p99Ms);
     }
   }
-  return runs.map(({ rates, p99s }) => ({ rate: tools.median(rates), p99: tools.median(p99s) }));
+  return runs.map(({ rates, perCpu, p99s }) => ({ rate: tools.median(rates), perCpu: tools.median(perCpu), p99: tools.median(p99s) }));
 }
 
 function get(url: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {

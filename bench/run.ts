@@ -46,6 +46,7 @@ interface Row {
   registry: string;
   reference?: string;
   ratio?: string;
+  perCpu?: string;
   p99?: string;
   note?: string;
 }
@@ -276,8 +277,8 @@ function fmt(value: number): string {
 }
 
 function print(): void {
-  const header: Row = { measure: 'measure', registry: 'registry', reference: 'reference', ratio: 'ratio', p99: 'p99 at 64 conn.', note: '' };
-  const columns = ['measure', 'registry', 'reference', 'ratio', 'p99', 'note'] as const;
+  const header: Row = { measure: 'measure', registry: 'registry', reference: 'reference', ratio: 'ratio', perCpu: 'per CPU second', p99: 'p99 at 64 conn.', note: '' };
+  const columns = ['measure', 'registry', 'reference', 'ratio', 'perCpu', 'p99', 'note'] as const;
   const all = [header, ...rows];
   const widths = columns.map((column) => Math.max(...all.map((row) => (row[column] ?? '').length)));
   console.log(`\nSPORE Registry bench — node ${process.version}, ${os.cpus().length} cores, load generator: ${generator.name}\n`);

@@ -3,6 +3,8 @@ import { load } from './load.js';
 
 export interface Rate {
   requestsPerSecond: number;
+  /** Answers read in all. */
+  requests: number;
   errors: number;
   /** 99th percentile of the request latency, in milliseconds. */
   p99Ms: number;
@@ -44,9 +46,11 @@ const wrkGenerator: LoadGenerator = {
         if (code !== 0 || !rate) return reject(new Error(`wrk failed (${code}): ${output}`));
         const errors = /Non-2xx or 3xx responses:\s+(\d+)/.exec(output);
         const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
+        const requests = /(\d+) requests in/.exec(output);
         const p99 = /\n\s+99%\s+([\d.]+)(us|ms|s)\b/.exec(output);
         resolve({
           requestsPerSecond: Number(rate[1]),
+          requests: Number(requests?.[1] ?? NaN),
           p99Ms: p99 ? Number(p99[1]) * MS_PER[p99[2] as keyof typeof MS_PER] : NaN,
           errors: Number(errors?.[1] ?? 0) + (socketErrors ? socketErrors.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0),
         });
@@ -58,6 +62,6 @@ const ownGenerator: LoadGenerator = {
   name: 'built-in closed loop (wrk not found)',
   async run(url, options) {
     const result = await load(url, options);
-    return { requestsPerSecond: result.requests / result.seconds, errors: result.errors, p99Ms: result.p99Ms };
+    return { requestsPerSecond: result.requests / result.seconds, requests: result.requests, errors: result.errors, p99Ms: result.p99Ms };
   },
 };

@@ -30,7 +30,7 @@ export function downloadFastPath(downloads: Downloads, observer: Observer, optio
     if (!representation) return false;
 
     let errorCode: string | undefined;
-    observeRequest(observer, req, res, () => ({ route: representation.route, code: errorCode }));
+    res.setHeader('X-Request-Id', observeRequest(observer, req, res, () => ({ route: representation.route, code: errorCode })));
     // With CORS on, an answer to a request with an Origin (koa's) carries CORS headers and this
     // one does not: a shared cache must not hand this copy to a browser (RFC 9110 §12.5.5),
     // least of all on digest URLs, cached as immutable for a year. writeHead keeps it.

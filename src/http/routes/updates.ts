@@ -5,7 +5,7 @@ import { checkName, checkVersion } from '../../firmware/identifiers.js';
 import type { Registry } from '../../registry/registry.js';
 import { parseVersionQuery, versionParameter } from '../query-params.js';
 import { noneMatch, updateAnswer } from '../updates/update-answer.js';
-import type { UpdateAnswers } from '../updates/update-answers.js';
+import { rememberedAnswer, type UpdateAnswers } from '../updates/update-answers.js';
 
 /**
  * `GET /updates/:name?current=1.2.0[&label=k=v…][&range=…][&prerelease=true]`: "is there
@@ -32,7 +32,7 @@ export function updateRoutes(router: Router, registry: Registry, baseUrl: string
     }
     const answer = updateAnswer(await registry.update(name, current, query), baseUrl);
     // A request with an Origin gets CORS headers for its origin: not for anyone else's answer.
-    if (ctx.get('Origin') === '') answers.remember(ctx.url, { answer, preceding: precedingHeaders(ctx.res) }, changes);
+    if (ctx.get('Origin') === '') answers.remember(ctx.url, rememberedAnswer(answer, precedingHeaders(ctx.res)), changes);
     if (answer.status === 204) {
       ctx.set(answer.headers);
       ctx.status = 204;

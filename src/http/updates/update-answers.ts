@@ -3,14 +3,30 @@ import type { UpdateAnswer } from './update-answer.js';
 /** Request URLs remembered; past it the oldest is dropped (a miss costs one pass through koa). */
 const LIMIT = 10_000;
 
+/** Header fields in the order sent, as one flat list: name, value, name, value… */
+export type HeaderList = string[];
+
 /** What a fast-path request needs to answer exactly as koa's route did. */
 export interface RememberedAnswer {
   answer: UpdateAnswer;
   /**
-   * The headers koa's middleware had set before the route ran, but for X-Request-Id (the CORS
-   * middleware's Vary and Access-Control-* for a request without Origin), in their order.
+   * Every header of the answer (of its 304 when there is one), in the order koa sent them:
+   * X-Request-Id first (its value, at index 1, left empty: it is each request's own), then
+   * what koa's middleware had set before the route (CORS for a request without Origin), then
+   * the answer's own.
    */
-  preceding: [name: string, value: string | string[] | number][];
+  headers: HeaderList;
+  notModified?: HeaderList;
+}
+
+/**
+ * `answer` as koa sent it after `preceding`, the headers its middleware had set before the
+ * route ran (without X-Request-Id), in their order.
+ */
+export function rememberedAnswer(answer: UpdateAnswer, preceding: [name: string, value: string | string[] | number][]): RememberedAnswer {
+  const before = ['X-Request-Id', '', ...preceding.flatMap(([name, value]) => (Array.isArray(value) ? value.flatMap((one) => [name, one]) : [name, String(value)]))];
+  const list = (headers: Record<string, string>) => [...before, ...Object.entries(headers).flat()];
+  return answer.status === 200 ? { answer, headers: list(answer.headers), notModified: list(answer.notModified) } : { answer, headers: list(answer.headers) };
 }
 
 interface Entry extends RememberedAnswer {

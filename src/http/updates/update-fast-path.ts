@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { observeRequest, type Observer } from '../access-log.js';
 import { noneMatch } from './update-answer.js';
-import type { UpdateAnswers } from './update-answers.js';
+import type { HeaderList, UpdateAnswers } from './update-answers.js';
 
 const ROUTE = '/updates/:name';
 const OUTCOME = () => ({ route: ROUTE });
@@ -25,13 +25,16 @@ export function updateFastPath(answers: UpdateAnswers, observer: Observer): (req
     const remembered = answers.forUrl(url);
     if (!remembered) return false;
 
-    observeRequest(observer, req, res, OUTCOME);
-    for (const [name, value] of remembered.preceding) res.setHeader(name, value);
+    const requestId = observeRequest(observer, req, res, OUTCOME);
     const { answer } = remembered;
-    if (answer.status === 204) res.writeHead(204, answer.headers).end();
-    else if (noneMatch(req.headers['if-none-match'], answer.etag)) res.writeHead(304, answer.notModified).end();
+    const notModified = answer.status === 200 && remembered.notModified !== undefined && noneMatch(req.headers['if-none-match'], answer.etag);
+    // Every header in one writeHead, this request's id in its place: no setHeader before it.
+    const headers = (notModified ? (remembered.notModified as HeaderList) : remembered.headers).slice();
+    headers[1] = requestId;
+    if (notModified) res.writeHead(304, headers).end();
     // A HEAD answer has the headers of the GET, Content-Length included, and no body.
-    else res.writeHead(200, answer.headers).end(method === 'GET' ? answer.body : undefined);
+    else if (answer.status === 200 && method === 'GET') res.writeHead(200, headers).end(answer.body);
+    else res.writeHead(answer.status, headers).end();
     return true;
   };
 }

@@ -1,10 +1,10 @@
 import test from 'ava';
 import { noneMatch, updateAnswer } from '../../../src/http/updates/update-answer.js';
-import { UpdateAnswers } from '../../../src/http/updates/update-answers.js';
+import { rememberedAnswer, UpdateAnswers } from '../../../src/http/updates/update-answers.js';
 import { parseDigest } from '../../../src/digest.js';
 
 const record = { name: 'base', version: '1.2.0', size: 10, digest: parseDigest(`sha256:${'a'.repeat(64)}`), labels: { channel: 'stable' }, createdAt: '2026-12-01T00:00:00.000Z' };
-const remembered = { answer: updateAnswer(record, ''), preceding: [] };
+const remembered = rememberedAnswer(updateAnswer(record, ''), []);
 
 test('update answers: an answer is kept until the change count moves, then gone', (t) => {
   let changes = 4;

@@ -1,10 +1,10 @@
 import http from 'node:http';
 import test, { type ExecutionContext } from 'ava';
-import { firmwareBytes } from '../helpers/fixtures.js';
-import { request, type RawResponse } from '../helpers/http.js';
-import { scrapeMetrics } from '../helpers/metrics.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry-server.js';
-import { waitFor } from '../helpers/wait-for.js';
+import { firmwareBytes } from '../../helpers/fixtures.js';
+import { request, type RawResponse } from '../../helpers/http.js';
+import { scrapeMetrics } from '../../helpers/metrics.js';
+import { startRegistry, type TestRegistry } from '../../helpers/registry-server.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 const CHECK = '/updates/base?current=1.0.0&label=channel=stable';
 

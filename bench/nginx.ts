@@ -5,6 +5,8 @@ import path from 'node:path';
 
 export interface Nginx {
   url: string;
+  /** The master's process id; its worker is its child. */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -61,6 +63,7 @@ http {
   await waitForPort(port, child);
   return {
     url,
+    pid: child.pid,
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));

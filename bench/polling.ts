@@ -31,14 +31,14 @@ export interface PollingTools {
   randomFile(dir: string, name: string, size: number): Promise<string>;
 }
 
-interface Measured {
+export interface Measured {
   rate: number;
   /** Requests answered per CPU second of the server (all its threads; nginx's worker). */
   perCpu: number;
   p99: number;
 }
 
-interface Target {
+export interface Target {
   url: string;
   headers?: Record<string, string>;
   /** The server's process, whose CPU time is counted. */
@@ -133,7 +133,7 @@ export async function benchPolling(tools: PollingTools, registry: Server, home: 
 }
 
 /** Each target once per round, in turn, `rounds` times; each one's median rate and median p99. */
-async function alternate(tools: PollingTools, targets: Target[]): Promise<Measured[]> {
+export async function alternate(tools: PollingTools, targets: Target[]): Promise<Measured[]> {
   const runs = targets.map(() => ({ rates: [] as number[], perCpu: [] as number[], p99s: [] as number[] }));
   for (let round = 0; round < tools.rounds; round++) {
     for (const [i, target] of targets.entries()) {

@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { measureIndex } from './index-queries.js';
 import { measureScale, printScale, type ScaleRow } from './index-scale.js';
 import { findNginx, startNginx } from './nginx.js';
+import { benchIndexEngines } from './index-engines.js';
 import { benchPolling, type PollingTools } from './polling.js';
 import { startNodeServer, type Server } from './processes.js';
 import { benchS3 } from './s3.js';
@@ -71,6 +72,7 @@ try {
   if (only) {
     if (only.has('downloads')) await downloads(registry, files);
     if (only.has('polling')) rows.push(...(await benchPolling(pollingTools, registry, home)));
+    if (only.has('engines')) rows.push(...(await benchIndexEngines(pollingTools, registry, home)));
     print();
   } else {
     await everything(registry, files, pollingTools);
@@ -86,6 +88,7 @@ async function everything(server: Server, files: string, pollingTools: PollingTo
   await memory(server, files);
   await downloads(server, files);
   rows.push(...(await benchPolling(pollingTools, server, home)));
+  rows.push(...(await benchIndexEngines(pollingTools, server, home)));
   await upload(server, files);
   await server.stop();
   rows.push(...(await benchS3({ randomFile, publishFile, rate, sideBySide, timed, median, compare, fmt }, home, files, UPLOAD_MIB)));

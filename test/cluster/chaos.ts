@@ -1,7 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Cluster, Instance } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { answered } from './client.js';
+import { answered, type Answered } from './client.js';
+import { CONTESTED } from './publishers.js';
 import type { Chaos } from './ledger.js';
 import { publish, jsonOf, send, untilAnswered, versionPath, type Traffic } from './traffic.js';
 
@@ -30,22 +31,54 @@ export async function killAndRestart(cluster: Cluster, instance: Instance): Prom
   return { instance: instance.number, at: killedAt, goneAt, restartedAt: Date.now() };
 }
 
+/** A read of a path and what a right answer to it is. */
+interface KnownRead {
+  path: string;
+  right(answer: Answered): boolean;
+}
+
 /**
- * Stops PostgreSQL (under traffic, or not). While it is away, each instance must: answer /health
- * 503 naming postgresql, refuse a write 503 with Retry-After, and still serve the probe's bytes
- * and its update check; then the database stays away until `keepAway` resolves. Once it is
- * back, each instance must take writes again by itself. What went wrong is in the ledger.
+ * Reads that the traffic never changes: the probe's download and update check, and every
+ * contested version (published once, never relabelled or deleted). Read from an instance
+ * before PostgreSQL goes away, they are what that instance "already knows".
+ */
+function knownReads(traffic: Traffic): KnownRead[] {
+  const fixed = traffic.releases.all().filter((release) => release.name === PROBE.name || release.name === CONTESTED);
+  return [
+    ...fixed.map((release) => ({ path: versionPath(release.name, release.version), right: (answer: Answered) => answer.status === 200 && answer.body.equals(release.bytes) })),
+    { path: `/updates/${PROBE.name}?current=${PROBE.current}`, right: (answer: Answered) => answer.status === 200 && jsonOf<{ version: string }>(answer)?.version === PROBE.update },
+  ];
+}
+
+/** Sends every read to `instance` and returns a line for each answer that was not right. */
+async function readAll(traffic: Traffic, op: string, instance: number, reads: KnownRead[]): Promise<string[]> {
+  const wrong: string[] = [];
+  for (const read of reads) {
+    const outcome = await send(traffic, op, instance, 'GET', read.path);
+    if (!answered(outcome) || !read.right(outcome)) wrong.push(`${read.path} → ${answered(outcome) ? `${outcome.status} ${outcome.code ?? ''}` : outcome.failure}`);
+  }
+  return wrong;
+}
+
+/**
+ * Stops PostgreSQL (under traffic, or not). Just before, each instance reads what it will be
+ * asked while the database is away (knownReads). While it is away, each instance must: answer
+ * /health 503 naming postgresql, refuse a write 503 with Retry-After, and still answer every
+ * one of those reads rightly; then the database stays away until `keepAway` resolves. Once it
+ * is back, each instance must take writes again by itself. What went wrong is in the ledger.
  */
 export async function restartDatabase(cluster: Cluster, traffic: Traffic, keepAway: (awayAt: number) => Promise<void> = async () => {}): Promise<NonNullable<Chaos['outage']>> {
   const { ledger } = traffic;
-  const probe = traffic.releases.get(PROBE.name, PROBE.current)!;
+  const reads = knownReads(traffic);
+  for (const instance of traffic.instances) {
+    for (const line of await readAll(traffic, 'read before the blip', instance, reads)) ledger.fail(`instance ${instance} with PostgreSQL up: ${line}`);
+  }
   const relabel = (instance: number, labels: Record<string, string>) => {
     const body = Buffer.from(JSON.stringify({ labels }));
     return send(traffic, 'probe relabel', instance, 'PATCH', versionPath(PROBE.name, PROBE.current), { headers: { 'Content-Type': 'application/json', 'Content-Length': body.length }, body });
   };
-  let awayAt = 0;
-  const { backAt } = await cluster.restartDatabase(async () => {
-    awayAt = Date.now();
+  const { awayAt, backAt } = await cluster.restartDatabase(async () => {
+    const stoppedAt = Date.now();
     for (const instance of traffic.instances) {
       const health = await send(traffic, 'health', instance, 'GET', '/health');
       const details = answered(health) ? jsonOf<{ error?: { details?: { dependency?: string } } }>(health)?.error?.details : undefined;
@@ -56,25 +89,21 @@ export async function restartDatabase(cluster: Cluster, traffic: Traffic, keepAw
       if (!answered(write) || write.status !== 503 || write.code !== 'UNAVAILABLE' || !write.headers['retry-after']) {
         ledger.fail(`instance ${instance}: a write with PostgreSQL away: ${answered(write) ? `${write.status} ${write.code} Retry-After ${write.headers['retry-after']}` : write.failure}`);
       }
-      const download = await send(traffic, 'probe download', instance, 'GET', versionPath(PROBE.name, PROBE.current));
-      if (!answered(download) || download.status !== 200 || !download.body.equals(probe.bytes)) {
-        ledger.fail(`instance ${instance}: a known version with PostgreSQL away: ${answered(download) ? download.status : download.failure}`);
-      }
-      const update = await send(traffic, 'probe update check', instance, 'GET', `/updates/${PROBE.name}?current=${PROBE.current}`);
-      if (!answered(update) || update.status !== 200 || jsonOf<{ version: string }>(update)?.version !== PROBE.update) {
-        ledger.fail(`instance ${instance}: an update check with PostgreSQL away: ${answered(update) ? update.status : update.failure}`);
-      }
+      for (const line of await readAll(traffic, 'read during the blip', instance, reads)) ledger.fail(`instance ${instance} with PostgreSQL away: ${line}`);
     }
-    await keepAway(awayAt);
+    await keepAway(stoppedAt);
   });
   // Writes come back by themselves: no restart, no client doing anything but retrying.
   await Promise.all(
-    traffic.instances.map((instance) =>
-      waitFor(async () => {
+    traffic.instances.map(async (instance) => {
+      let last = '';
+      const tookWrite = async () => {
         const write = await relabel(instance, { blip: 'back' });
+        last = answered(write) ? `${write.status} ${write.body.toString().slice(0, 300)}` : write.failure;
         return answered(write) && write.status === 200 && isDeepStrictEqual(jsonOf<{ labels: unknown }>(write)?.labels, { blip: 'back' });
-      }),
-    ),
+      };
+      await waitFor(tookWrite).catch(() => ledger.fail(`instance ${instance} took no write after PostgreSQL was back; the last answer: ${last}`));
+    }),
   );
   return { awayAt, backAt, recoveredAt: Date.now() };
 }

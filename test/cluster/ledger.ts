@@ -87,16 +87,10 @@ function allowance(outcome: Outcome, { kill, outage }: Chaos): string | undefine
   if (outcome.target === 'nginx' && outcome.method === 'DELETE' && outcome.code === 'NOT_FOUND' && inFlightAtKill) {
     return '404 to a DELETE that nginx sent again after the kill, the first attempt applied';
   }
-  if (
-    outage &&
-    outcome.status === 503 &&
-    outcome.code === 'UNAVAILABLE' &&
-    outcome.headers['retry-after'] !== undefined &&
-    WRITES.has(outcome.method) &&
-    outcome.endedAt >= outage.awayAt &&
-    outcome.startedAt <= outage.recoveredAt
-  ) {
-    return '503 with Retry-After: a write while PostgreSQL was away';
+  if (outage && outcome.status === 503 && outcome.code === 'UNAVAILABLE' && outcome.headers['retry-after'] !== undefined && outcome.endedAt >= outage.awayAt && outcome.startedAt <= outage.recoveredAt) {
+    // What an instance has not read before (or read before a change dropped it) it cannot
+    // answer without the database; what it knows is checked apart (chaos.ts, knownReads).
+    return WRITES.has(outcome.method) ? '503 with Retry-After: a write while PostgreSQL was away' : '503 with Retry-After: a read the instance had not cached, while PostgreSQL was away';
   }
   return undefined;
 }

@@ -28,6 +28,7 @@ export async function measurePropagation(traffic: Traffic, kind: 'publish' | 'de
   const longest = Math.max(...delays);
   traffic.ledger.propagated(kind, longest);
   if (longest > PROPAGATION_MS) {
-    traffic.ledger.fail(`${kind} of ${name}@${version}: an instance still answered otherwise ${longest} ms after the acknowledgement`);
+    const late = delays.flatMap((delay, i) => (delay > PROPAGATION_MS ? [`instance ${traffic.instances[i]} ${delay} ms`] : []));
+    traffic.ledger.fail(`${kind} of ${name}@${version}: not shown within ${PROPAGATION_MS} ms of the acknowledgement by ${late.join(', ')}`);
   }
 }

@@ -40,7 +40,11 @@ export async function mixedTraffic(t: ExecutionContext, cluster: Cluster, schedu
     await at(start, schedule.databaseAt * 1000);
     // Away until the traffic's own writes were refused a few times.
     const refusedSince = (awayAt: number) => ledger.problems.filter(({ outcome }) => answered(outcome) && outcome.status === 503 && outcome.startedAt >= awayAt).length;
-    chaos.outage = await restartDatabase(cluster, traffic, (awayAt) => waitFor(() => refusedSince(awayAt) >= 3, 15_000));
+    const keepAway = (awayAt: number) =>
+      waitFor(() => refusedSince(awayAt) >= 3, 15_000).catch(() => {
+        ledger.fail(`PostgreSQL away for 15 s, and the traffic's writes were refused ${refusedSince(awayAt)} times (${[...ledger.requests].map(([op, count]) => `${op} ${count}`).join(', ')})`);
+      });
+    chaos.outage = await restartDatabase(cluster, traffic, keepAway);
   };
   const workers = [publisher, publisher, contester, downloader, downloader, poller, poller, relabeler, deleter];
   await Promise.all([runChaos(), ...workers.map((worker) => worker(traffic))]);
@@ -60,9 +64,11 @@ export async function mixedTraffic(t: ExecutionContext, cluster: Cluster, schedu
   t.log(`longest propagation: publish ${ledger.longestPropagation.publish} ms, delete ${ledger.longestPropagation.delete} ms`);
   if (chaos.kill) t.log(`instance ${chaos.kill.instance} killed at ${((chaos.kill.at - start) / 1000).toFixed(1)} s, listening again ${chaos.kill.restartedAt - chaos.kill.at} ms later`);
   if (chaos.outage) t.log(`PostgreSQL away at ${((chaos.outage.awayAt - start) / 1000).toFixed(1)} s for ${chaos.outage.backAt - chaos.outage.awayAt} ms; every instance took writes again ${chaos.outage.recoveredAt - chaos.outage.backAt} ms after it was back`);
+  if (cluster.crashes.length > 0) t.log(`instances that crashed:\n${cluster.crashes.join('\n')}`);
   if (unexplained.length > 0) t.log(`unexplained failures:\n${unexplained.slice(0, 40).join('\n')}`);
 
   t.deepEqual(ledger.wrong, [], 'no acknowledged publish lost, no wrong bytes, nothing deleted served after 1 s, one 201 per contested version');
+  t.deepEqual(cluster.crashes, [], 'no instance died but the one killed');
   t.deepEqual(unexplained, [], 'every failure is explained by a kill or by PostgreSQL being away');
   t.is(verified, kept.length * traffic.instances.length);
   t.true(acknowledged.length >= 30 && deleted.length >= 5 && traffic.counters.rounds >= 5, 'the traffic did publish, delete and contest');

@@ -68,6 +68,8 @@ export interface Cluster {
   restart(instance: Instance): Promise<void>;
   /** Stops PostgreSQL, runs `whileAway`, starts it again. */
   restartDatabase(whileAway?: () => Promise<void>): Promise<Outage>;
+  /** Every instance that exited without being killed: how, and the last it printed. */
+  crashes: string[];
 }
 
 /**
@@ -84,9 +86,16 @@ export async function startCluster(t: ExecutionContext, options: ClusterOptions)
   }));
   // One after the other: several instances migrating one database at once is the server's
   // business (an advisory lock), but starting them together only slows each on two cores.
+  const crashes: string[] = [];
+  const killed = new Set<ChildServer>();
+  const spawn = async (number: number, extra: Record<string, string> = {}) => {
+    const server = await spawnServer(t, homes[number]!, { ...env, ...extra });
+    watchForCrash(server, `instance ${number}`, killed, crashes);
+    return server;
+  };
   const instances: Instance[] = [];
-  for (const [number, home] of homes.entries()) {
-    const server = await spawnServer(t, home, env);
+  for (const number of homes.keys()) {
+    const server = await spawn(number);
     instances.push({ number, url: server.url, port: Number(new URL(server.url).port), server });
   }
   const proxy = await startNginxWith(options.nginx, await tempDir(t), PROXY_LOCATION, upstreamOf(instances));
@@ -95,14 +104,16 @@ export async function startCluster(t: ExecutionContext, options: ClusterOptions)
   return {
     url: proxy.url,
     instances,
+    crashes,
     async kill(instance) {
+      killed.add(instance.server);
       const at = Date.now();
       instance.server.child.kill('SIGKILL');
       await instance.server.exited;
       return at;
     },
     async restart(instance) {
-      instance.server = await spawnServer(t, homes[instance.number]!, { ...env, PORT: String(instance.port) });
+      instance.server = await spawn(instance.number, { PORT: String(instance.port) });
     },
     async restartDatabase(whileAway) {
       const database = options.database;
@@ -114,6 +125,16 @@ export async function startCluster(t: ExecutionContext, options: ClusterOptions)
       return { awayAt, backAt: Date.now() };
     },
   };
+}
+
+/** Notes in `crashes` an instance that exits while the test runs, unless the test killed it. */
+function watchForCrash(server: ChildServer, name: string, killed: Set<ChildServer>, crashes: string[]): void {
+  let stderr = '';
+  server.child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
+  void server.exited.then((code) => {
+    if (killed.has(server)) return;
+    crashes.push(`${name} exited (${code ?? server.child.signalCode}): ${server.lines.slice(-5).join('\n')}\n${stderr}`);
+  });
 }
 
 /**

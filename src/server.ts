@@ -5,8 +5,8 @@ import type { Config } from './config/config.js';
 import { WriteTokens } from './auth/write-tokens.js';
 import { createFacade, type Facade } from './http/app.js';
 import { answerClientErrors } from './http/client-errors.js';
-import { EmbeddedIndex } from './index/embedded-index.js';
 import type { FirmwareIndex } from './index/firmware-index.js';
+import { openIndex } from './index/open-index.js';
 import type { Logger } from './log.js';
 import { writePidFile } from './pid-file.js';
 import { checkPortFree } from './port-check.js';
@@ -51,7 +51,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const storage = await openStorage(config.blobStore, config.registryDir);
   let index: FirmwareIndex;
   try {
-    index = await EmbeddedIndex.open(config.registryDb, { log, snapshotAfterBytes: config.journalSnapshotBytes });
+    index = await openIndex(config, log);
   } catch (error) {
     storage.close();
     throw error;
@@ -122,7 +122,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       {
         url,
         blobs: storage.location,
-        registryDb: path.resolve(config.registryDb),
+        // A database URL may hold a password: only which engine is logged.
+        ...(config.index.kind === 'postgres' ? { index: 'postgresql' } : { registryDb: path.resolve(config.registryDb) }),
         versions: (await index.stats()).versions,
         tokens: tokens.count,
         removedTempFiles: leftovers,

@@ -21,6 +21,7 @@ test('config: the defaults serve ./registry and ./registry.db on port 3002', (t)
     minUploadRate: 64 * 1024,
     uploadRateWindowMs: 30_000,
     blobStore: { kind: 'fs' },
+    index: { kind: 'embedded' },
   });
 });
 

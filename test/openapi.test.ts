@@ -7,6 +7,9 @@ import { firmwareBytes, sha256 } from './helpers/fixtures.js';
 import { request, type RawResponse } from './helpers/http.js';
 import { firmwareUpload, multipart } from './helpers/multipart.js';
 import { startRegistry } from './helpers/registry-server.js';
+import { buildUi } from './helpers/ui-build.js';
+
+buildUi();
 
 type Doc = { paths: Record<string, Record<string, Operation>>; components: Record<string, Record<string, unknown>> };
 type Operation = { responses: Record<string, ResponseObject> };
@@ -136,6 +139,10 @@ test('openapi: real answers of every route have a documented status and match th
   await check('/health', 'GET', await registry.get('/health'));
   await check('/metrics', 'GET', await registry.get('/metrics'));
   await check('/openapi.yaml', 'GET', await registry.get('/openapi.yaml'));
+  await check('/ui/', 'GET', await registry.get('/ui/'));
+  await check('/ui', 'GET', await registry.get('/ui'));
+  await check('/ui/assets/{file}', 'GET', await registry.get('/ui/assets/main.js'));
+  await check('/ui/assets/{file}', 'GET', await registry.get('/ui/assets/nope.js'));
   await check('/gc', 'POST', await call('POST', '/gc?dry_run=true', auth));
   await check('/gc', 'POST', await call('POST', '/gc?dry_run=maybe', auth));
   await check('/gc', 'POST', await call('POST', '/gc'));

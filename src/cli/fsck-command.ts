@@ -1,6 +1,7 @@
 import type { Environment } from '../config/config.js';
 import { fsck } from '../fsck.js';
-import { EmbeddedIndex } from '../index/embedded-index.js';
+import { readAllRecords } from '../index/open-index.js';
+import { silentLogger } from '../log.js';
 import { openStorage } from '../storage.js';
 import { CliError } from './cli-error.js';
 import { localData } from './local-data.js';
@@ -12,13 +13,14 @@ import { progressBar, type Progress } from './progress.js';
  * standard output; exit status 1 when there is any.
  */
 export async function fsckCommand(options: { dir?: string; db?: string }, env: Environment, print: (line: string) => void, note: (line: string) => void): Promise<void> {
-  const { dir, db, blobStore } = await localData(options, env);
+  const { dir, db, blobStore, index } = await localData(options, env);
   const { store, view, close } = await openStorage(blobStore, dir, { existing: true });
-  const records = await EmbeddedIndex.readSnapshot(db);
+  const read = () => readAllRecords({ index, registryDb: db }, silentLogger);
+  const records = await read();
   let bar: Progress | undefined;
   let report;
   try {
-    report = await fsck({ store, view, records, reread: () => EmbeddedIndex.readSnapshot(db) }, (progress) => {
+    report = await fsck({ store, view, records, reread: read }, (progress) => {
       bar ??= progressBar('fsck', progress.bytesTotal);
       bar.update(progress.bytesDone);
     });

@@ -1,7 +1,7 @@
 import type { Environment } from '../config/config.js';
 import { isRegistryError } from '../errors.js';
 import type { FirmwareIndex } from '../index/firmware-index.js';
-import { EmbeddedIndex } from '../index/embedded-index.js';
+import { openIndex } from '../index/open-index.js';
 import { silentLogger } from '../log.js';
 import { DEFAULT_GRACE_MS, type GarbageReport } from '../registry/garbage.js';
 import { Registry } from '../registry/registry.js';
@@ -39,10 +39,10 @@ export async function gcCommand(client: RegistryClient | undefined, options: GcO
     });
   }
 
-  const { dir, db, blobStore } = await localData(options, env);
+  const { dir, db, blobStore, index: indexConfig } = await localData(options, env);
   let index: FirmwareIndex;
   try {
-    index = await EmbeddedIndex.open(db);
+    index = await openIndex({ index: indexConfig, registryDb: db }, silentLogger);
   } catch (error) {
     if (isRegistryError(error, 'INDEX_LOCKED')) {
       throw new CliError(`gc: ${error.message}; to collect while it runs, use --url <its address>`);

@@ -8,6 +8,7 @@ import { CliError, UsageError } from './cli-error.js';
 import { fsckCommand } from './fsck-command.js';
 import { fileProblem } from './file-problem.js';
 import { gcCommand, parseDuration } from './gc-command.js';
+import { importGoCommand } from './import-go-command.js';
 import { ls } from './ls.js';
 import { pull } from './pull.js';
 import { push } from './push.js';
@@ -103,6 +104,18 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .addOption(tokenOption())
     .addHelpText('after', '\nWith --url, the running registry collects; without, the local data is collected and the registry must be stopped.')
     .action((options) => gcCommand(options.url ? client(options) : undefined, { dryRun: options.dryRun, graceMs: options.grace, dir: options.dir, db: options.db }, io.env, print));
+
+  program
+    .command('import-go')
+    .description("publish every version of a Go registry, with its labels and dates, here (a re-run resumes)")
+    .requiredOption('--dir <path>', "the Go registry's folder (registry/<name>/<version>/firmware.bin)")
+    .requiredOption('--db <path>', "the Go registry's registry.db")
+    .option('--into-dir <path>', 'local data folder to import into (env REGISTRY_DIR)')
+    .option('--into-db <path>', 'local index to import into (env REGISTRY_DB)')
+    .addOption(urlOption().conflicts(['intoDir', 'intoDb']))
+    .addOption(tokenOption())
+    .addHelpText('after', '\nWith --url, into the running registry; without, into the local data (the registry stopped).\nExit status 1 when a version was not imported (a conflict, or skipped: each is listed with why).')
+    .action((options) => importGoCommand(options.url ? client(options) : undefined, { dir: options.dir, db: options.db, intoDir: options.intoDir, intoDb: options.intoDb }, io.env, print));
 
   // `serve` is the default, so commander would take an unknown command for serve's argument.
   const [first] = argv;

@@ -1,4 +1,5 @@
 import { loadBlobStoreConfig, type BlobStoreConfig } from './blob-store-config.js';
+import { loadIndexConfig, type IndexConfig } from './index-config.js';
 
 /** Everything the server needs to start, from the environment (SPEC §2), checked. */
 export interface Config {
@@ -36,6 +37,8 @@ export interface Config {
   uploadRateWindowMs: number;
   /** BLOB_STORE and the S3_* settings. */
   blobStore: BlobStoreConfig;
+  /** DATABASE_URL and DATABASE_POOL_SIZE: the embedded index at REGISTRY_DB, or PostgreSQL. */
+  index: IndexConfig;
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -106,6 +109,7 @@ export function loadConfig(env: Environment): Config {
   }
 
   const blobStore = loadBlobStoreConfig(env, problems);
+  const index = loadIndexConfig(env, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -127,6 +131,7 @@ export function loadConfig(env: Environment): Config {
     minUploadRate: minUploadRate ?? 0,
     uploadRateWindowMs: uploadRateWindowMs ?? 0,
     blobStore,
+    index,
   };
 }
 

@@ -2,6 +2,7 @@ import { parseDigest, type Digest } from '../digest.js';
 import { RegistryError } from '../errors.js';
 import { checkName, checkVersion, describe } from './identifiers.js';
 import { checkLabels, type Labels } from './labels.js';
+import { parsePublishTime } from './publish-time.js';
 
 /** What a publisher declares about an upload, checked (SPEC §3, `POST /firmware`). */
 export interface Metadata {
@@ -12,14 +13,20 @@ export interface Metadata {
   digest?: Digest;
   /** The size the publisher built; the upload must be exactly this long. */
   size?: number;
-  /** When the version was first published elsewhere (an import keeps its date); else now. */
+  /**
+   * When the version was first published, ISO-8601 UTC (`created_at`, see publish-time.ts):
+   * an import keeps the original date. Absent: the time of this publish.
+   */
   createdAt?: string;
 }
 
-const KNOWN_FIELDS = new Set(['name', 'version', 'labels', 'sha256', 'size']);
+const KNOWN_FIELDS = new Set(['name', 'version', 'labels', 'sha256', 'size', 'created_at']);
 
-/** Parses the `metadata` part: strict JSON, known fields only, each one checked. */
-export function parseMetadata(text: string): Metadata {
+/**
+ * Parses the `metadata` part: strict JSON, known fields only, each one checked. `now` is the
+ * registry's clock, which a declared `created_at` must not pass.
+ */
+export function parseMetadata(text: string, now: Date = new Date()): Metadata {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -55,5 +62,6 @@ export function parseMetadata(text: string): Metadata {
     }
     metadata.size = fields.size;
   }
+  if (fields.created_at !== undefined) metadata.createdAt = parsePublishTime(fields.created_at, now);
   return metadata;
 }

@@ -18,6 +18,7 @@ import { firmwareRoutes } from './routes/firmware.js';
 import { healthRoutes } from './routes/health.js';
 import { lifecycleRoutes } from './routes/lifecycle.js';
 import { operatingRoutes } from './routes/operating.js';
+import { redirectBrowsersToUi, uiRoutes } from './routes/ui.js';
 import { updateRoutes } from './routes/updates.js';
 import type { MinimumRate } from './upload-rate.js';
 import { requireWriteToken } from './write-auth.js';
@@ -83,6 +84,9 @@ export function createFacade(deps: AppDeps): Facade {
   updateRoutes(router, deps.registry, baseUrl);
   healthRoutes(router, deps.registry);
   operatingRoutes(router, metrics);
+  // The web page at /ui/; a browser asking for / is sent there (API answers unchanged).
+  app.use(redirectBrowsersToUi());
+  uiRoutes(router);
   app.use(router.routes());
   app.use(router.allowedMethods());
 

@@ -53,7 +53,7 @@ export function migrate(db: Database, file: string): number {
   if (current === 0 && db.exec("SELECT 1 FROM sqlite_master WHERE name = 'firmware'").length > 0) {
     throw new RegistryError(
       'INDEX_UNREADABLE',
-      `${file} holds a firmware table without a schema version: it looks like the Go registry's database, which this registry does not import; start with a new REGISTRY_DB`,
+      `${file} holds a firmware table without a schema version: it looks like the Go registry's database; import it into a new REGISTRY_DB with: spore-registry import-go --dir <its registry folder> --db ${file}`,
       { file },
     );
   }

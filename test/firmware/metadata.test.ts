@@ -72,3 +72,37 @@ test('metadata: each kind of wrong input has its own code', (t) => {
     t.true(isRegistryError(error, code), `${text} → ${(error as { code?: string }).code}, expected ${code}`);
   }
 });
+
+test('metadata: created_at is strict RFC 3339 with a zone, kept as UTC milliseconds, never in the future', (t) => {
+  const now = new Date('2026-12-01T10:00:00.000Z');
+  const parse = (createdAt: unknown) => parseMetadata(JSON.stringify({ name: 'base', version: '1.0.0', created_at: createdAt }), now).createdAt;
+  t.is(parse('2024-05-01T12:00:00Z'), '2024-05-01T12:00:00.000Z');
+  t.is(parse('2024-05-01t12:00:00.123456z'), '2024-05-01T12:00:00.123Z');
+  t.is(parse('2024-05-01T14:30:00+02:30'), '2024-05-01T12:00:00.000Z');
+  t.is(parse('2024-02-29T23:00:00-01:00'), '2024-03-01T00:00:00.000Z');
+  t.is(parse('2026-12-01T10:00:00Z'), '2026-12-01T10:00:00.000Z', 'now itself');
+  t.is(parseMetadata('{"name":"base","version":"1.0.0"}', now).createdAt, undefined);
+  const refused = [
+    '2024-05-01 12:00:00', // no zone: which one?
+    '2024-05-01T12:00:00',
+    '2024-05-01',
+    '2024-5-1T12:00:00Z',
+    '2023-02-29T12:00:00Z',
+    '2024-04-31T12:00:00Z',
+    '2024-05-01T24:00:00Z',
+    '2024-05-01T12:60:00Z',
+    '2024-05-01T12:00:60Z',
+    '2024-05-01T12:00:00+24:00',
+    '2024-05-01T12:00:00.Z',
+    '1969-12-31T23:59:59Z',
+    '2026-12-01T10:00:00.001Z',
+    '2030-01-01T00:00:00Z',
+    ' 2024-05-01T12:00:00Z',
+    1714564800,
+    null,
+  ];
+  for (const value of refused) {
+    const error = t.throws(() => parse(value), undefined, JSON.stringify(value));
+    t.true(isRegistryError(error, 'METADATA_INVALID'), `${JSON.stringify(value)} → ${(error as { code?: string }).code}`);
+  }
+});

@@ -68,6 +68,8 @@ rejects('labels with a non-string value', 400, 'LABELS_INVALID', () => firmwareU
 rejects('labels that are an array', 400, 'LABELS_INVALID', () => firmwareUpload({ ...GOOD, labels: ['app'] }, firmwareBytes()));
 rejects('a label key with spaces', 400, 'LABELS_INVALID', () => firmwareUpload({ ...GOOD, labels: { 'my app': 'x' } }, firmwareBytes()));
 rejects('an empty firmware file', 400, 'FIRMWARE_EMPTY', () => firmwareUpload(GOOD, Buffer.alloc(0)));
+rejects('a created_at in the future', 400, 'METADATA_INVALID', () => firmwareUpload({ ...GOOD, created_at: new Date(Date.now() + 3_600_000).toISOString() }, firmwareBytes()));
+rejects('a created_at without a zone', 400, 'METADATA_INVALID', () => firmwareUpload({ ...GOOD, created_at: '2024-05-01 12:00:00' }, firmwareBytes()));
 rejects('a malformed declared digest', 400, 'DIGEST_INVALID', () => firmwareUpload({ ...GOOD, sha256: 'abc' }, firmwareBytes()));
 rejects('bytes that do not match the declared digest', 422, 'DIGEST_MISMATCH', () =>
   firmwareUpload({ ...GOOD, sha256: sha256(firmwareBytes()) }, firmwareBytes()),

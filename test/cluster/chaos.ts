@@ -38,12 +38,15 @@ interface KnownRead {
 }
 
 /**
- * Reads that the traffic never changes: the probe's download and update check, and every
- * contested version (published once, never relabelled or deleted). Read from an instance
- * before PostgreSQL goes away, they are what that instance "already knows".
+ * Reads that the traffic never changes: the probe's download and update check, and a few
+ * contested versions (published once, never relabelled or deleted). Read from an instance
+ * just before PostgreSQL goes away, they are what that instance "already knows". A few: on a
+ * busy machine, the longer the reading takes, the likelier something else (a missed change
+ * notice) empties the instance's cache before the database goes away.
  */
 function knownReads(traffic: Traffic): KnownRead[] {
-  const fixed = traffic.releases.all().filter((release) => release.name === PROBE.name || release.name === CONTESTED);
+  const probe = traffic.releases.all().filter((release) => release.name === PROBE.name);
+  const fixed = [...probe, ...traffic.releases.all().filter((release) => release.name === CONTESTED).slice(0, 4)];
   return [
     ...fixed.map((release) => ({ path: versionPath(release.name, release.version), right: (answer: Answered) => answer.status === 200 && answer.body.equals(release.bytes) })),
     { path: `/updates/${PROBE.name}?current=${PROBE.current}`, right: (answer: Answered) => answer.status === 200 && jsonOf<{ version: string }>(answer)?.version === PROBE.update },

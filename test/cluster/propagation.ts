@@ -7,28 +7,34 @@ const CEILING_MS = 10_000;
 
 /**
  * After a publish (`status` 200) or a DELETE (`status` 404) was acknowledged at `ackAt`, asks
- * every instance directly (HEAD, so the polls stay cheap) until each gives that answer, and
- * records the delay: from the acknowledgement to the end of the first request that showed the
- * change, an upper bound. An instance that does not answer at all (the killed one, before it
- * is back) has nothing stale to serve and is not waited for. Beyond a second is a failure.
+ * every instance directly (HEAD, so the polls stay cheap) until each gives that answer.
+ *
+ * An instance that does not answer at all (the killed one, before it is back) has nothing
+ * stale to serve and is not waited for. On a busy machine a request takes a while, so the
+ * delay is known only between two bounds: the change was not visible when the last stale
+ * request was sent (or later), and was visible by the time the first fresh answer arrived.
+ * The figure is that upper bound; the failure is a stale answer to a request sent more than a
+ * second after the acknowledgement, which no slowness of the client can explain.
  */
 export async function measurePropagation(traffic: Traffic, kind: 'publish' | 'delete', name: string, version: string, ackAt: number): Promise<void> {
   const status = kind === 'publish' ? 200 : 404;
-  const delays = await Promise.all(
+  const seen = await Promise.all(
     traffic.instances.map(async (instance) => {
+      let staleSentAfter = 0;
       for (;;) {
         const outcome = await send(traffic, `${kind} propagation`, instance, 'HEAD', versionPath(name, version));
-        if (!answered(outcome)) return 0;
-        if (outcome.status === status) return outcome.endedAt - ackAt;
-        if (outcome.endedAt - ackAt > CEILING_MS) return outcome.endedAt - ackAt;
+        if (!answered(outcome)) return { instance, staleSentAfter, shownBy: 0 };
+        if (outcome.status === status) return { instance, staleSentAfter, shownBy: outcome.endedAt - ackAt };
+        staleSentAfter = outcome.startedAt - ackAt;
+        if (staleSentAfter > CEILING_MS) return { instance, staleSentAfter, shownBy: Infinity };
         await breathe(10);
       }
     }),
   );
-  const longest = Math.max(...delays);
-  traffic.ledger.propagated(kind, longest);
-  if (longest > PROPAGATION_MS) {
-    const late = delays.flatMap((delay, i) => (delay > PROPAGATION_MS ? [`instance ${traffic.instances[i]} ${delay} ms`] : []));
-    traffic.ledger.fail(`${kind} of ${name}@${version}: not shown within ${PROPAGATION_MS} ms of the acknowledgement by ${late.join(', ')}`);
+  traffic.ledger.propagated(kind, Math.max(...seen.map(({ shownBy, staleSentAfter }) => (shownBy === Infinity ? staleSentAfter : shownBy))));
+  const late = seen.filter(({ staleSentAfter }) => staleSentAfter > PROPAGATION_MS);
+  if (late.length > 0) {
+    const when = new Date(ackAt).toISOString().slice(11, 23);
+    traffic.ledger.fail(`${kind} of ${name}@${version} acknowledged at ${when}: still not shown to a request sent ${late.map(({ instance, staleSentAfter }) => `${staleSentAfter} ms later to instance ${instance}`).join(', ')}`);
   }
 }

@@ -61,9 +61,11 @@ export async function mixedTraffic(t: ExecutionContext, cluster: Cluster, schedu
   t.log(`failures explained by the chaos: ${tally(explained.flatMap(({ allowance }) => allowance ?? [])) || 'none'}; unexplained: ${unexplained.length}`);
   t.log(`publishes acknowledged: ${acknowledged.length} (${deleted.length} deleted since), verified on every instance: ${verified} of ${kept.length * traffic.instances.length} downloads`);
   t.log(`contested versions: ${traffic.counters.rounds}, with exactly one 201: ${traffic.counters.oneCreated}`);
-  t.log(`longest propagation: publish ${ledger.longestPropagation.publish} ms, delete ${ledger.longestPropagation.delete} ms`);
-  if (chaos.kill) t.log(`instance ${chaos.kill.instance} killed at ${((chaos.kill.at - start) / 1000).toFixed(1)} s, listening again ${chaos.kill.restartedAt - chaos.kill.at} ms later`);
-  if (chaos.outage) t.log(`PostgreSQL away at ${((chaos.outage.awayAt - start) / 1000).toFixed(1)} s for ${chaos.outage.backAt - chaos.outage.awayAt} ms; every instance took writes again ${chaos.outage.recoveredAt - chaos.outage.backAt} ms after it was back`);
+  t.log(`longest propagation (upper bound): publish ${ledger.longestPropagation.publish} ms, delete ${ledger.longestPropagation.delete} ms`);
+  const clock = (ms: number) => `${((ms - start) / 1000).toFixed(1)} s (${new Date(ms).toISOString().slice(11, 23)})`;
+  if (chaos.kill) t.log(`instance ${chaos.kill.instance} killed at ${clock(chaos.kill.at)}, listening again ${chaos.kill.restartedAt - chaos.kill.at} ms later`);
+  if (chaos.outage) t.log(`PostgreSQL away at ${clock(chaos.outage.awayAt)} for ${chaos.outage.backAt - chaos.outage.awayAt} ms; every instance took writes again ${chaos.outage.recoveredAt - chaos.outage.backAt} ms after it was back`);
+  t.log(`the instances warned: ${tally(cluster.warnings()) || 'never'}`);
   if (cluster.crashes.length > 0) t.log(`instances that crashed:\n${cluster.crashes.join('\n')}`);
   if (unexplained.length > 0) t.log(`unexplained failures:\n${unexplained.slice(0, 40).join('\n')}`);
 

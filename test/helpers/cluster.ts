@@ -70,6 +70,8 @@ export interface Cluster {
   restartDatabase(whileAway?: () => Promise<void>): Promise<Outage>;
   /** Every instance that exited without being killed: how, and the last it printed. */
   crashes: string[];
+  /** What the instances logged as warnings or errors, `instance N: message`, one entry a line. */
+  warnings(): string[];
 }
 
 /**
@@ -88,8 +90,10 @@ export async function startCluster(t: ExecutionContext, options: ClusterOptions)
   // business (an advisory lock), but starting them together only slows each on two cores.
   const crashes: string[] = [];
   const killed = new Set<ChildServer>();
+  const spawned: { number: number; server: ChildServer }[] = [];
   const spawn = async (number: number, extra: Record<string, string> = {}) => {
     const server = await spawnServer(t, homes[number]!, { ...env, ...extra });
+    spawned.push({ number, server });
     watchForCrash(server, `instance ${number}`, killed, crashes);
     return server;
   };
@@ -105,6 +109,14 @@ export async function startCluster(t: ExecutionContext, options: ClusterOptions)
     url: proxy.url,
     instances,
     crashes,
+    warnings: () =>
+      spawned.flatMap(({ number, server }) =>
+        server.lines.flatMap((line) => {
+          const { level, msg } = JSON.parse(line) as { level: string; msg: string };
+          // Every instance warns at start that writes are open: the test means them to be.
+          return (level === 'warn' || level === 'error' || level === 'fatal') && !msg.startsWith('REGISTRY_TOKENS') ? [`instance ${number}: ${msg}`] : [];
+        }),
+      ),
     async kill(instance) {
       killed.add(instance.server);
       const at = Date.now();

@@ -59,7 +59,7 @@ export async function deleter(traffic: Traffic): Promise<void> {
     }
     release.state = 'deleted';
     release.deletedAt = answer.endedAt;
-    await measurePropagation(traffic, 'delete', release.name, release.version, answer.endedAt);
+    await measurePropagation(traffic, 'delete', release.name, release.version, { at: answer.endedAt, by: answer.target });
     await breathe(300);
   }
 }

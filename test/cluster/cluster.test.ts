@@ -35,7 +35,9 @@ clusterTest('cluster: while PostgreSQL is away every instance names it in /healt
   await publishProbe(traffic, firmwareBytes(8192));
   const outage = await restartDatabase(cluster, traffic);
   t.log(`PostgreSQL away for ${outage.backAt - outage.awayAt} ms; every instance took writes again ${outage.recoveredAt - outage.backAt} ms after it was back`);
+  t.log(`the instances warned: ${cluster.warnings().join('; ') || 'never'}`);
   t.deepEqual(traffic.ledger.wrong, []);
+  t.deepEqual(cluster.crashes, [], 'no instance died');
   for (const instance of traffic.instances) {
     const health = await send(traffic, 'health', instance, 'GET', '/health');
     t.true(answered(health) && health.status === 200, `instance ${instance} is healthy again`);

@@ -1,4 +1,4 @@
-import { answered } from './client.js';
+import { answered, targetName, type Target } from './client.js';
 import { PROPAGATION_MS } from './releases.js';
 import { breathe, send, versionPath, type Traffic } from './traffic.js';
 
@@ -16,7 +16,8 @@ const CEILING_MS = 10_000;
  * The figure is that upper bound; the failure is a stale answer to a request sent more than a
  * second after the acknowledgement, which no slowness of the client can explain.
  */
-export async function measurePropagation(traffic: Traffic, kind: 'publish' | 'delete', name: string, version: string, ackAt: number): Promise<void> {
+export async function measurePropagation(traffic: Traffic, kind: 'publish' | 'delete', name: string, version: string, ack: { at: number; by: Target }): Promise<void> {
+  const ackAt = ack.at;
   const status = kind === 'publish' ? 200 : 404;
   const seen = await Promise.all(
     traffic.instances.map(async (instance) => {
@@ -35,6 +36,6 @@ export async function measurePropagation(traffic: Traffic, kind: 'publish' | 'de
   const late = seen.filter(({ staleSentAfter }) => staleSentAfter > PROPAGATION_MS);
   if (late.length > 0) {
     const when = new Date(ackAt).toISOString().slice(11, 23);
-    traffic.ledger.fail(`${kind} of ${name}@${version} acknowledged at ${when}: still not shown to a request sent ${late.map(({ instance, staleSentAfter }) => `${staleSentAfter} ms later to instance ${instance}`).join(', ')}`);
+    traffic.ledger.fail(`${kind} of ${name}@${version} acknowledged by ${targetName(ack.by)} at ${when}: still not shown to a request sent ${late.map(({ instance, staleSentAfter }) => `${staleSentAfter} ms later to instance ${instance}`).join(', ')}`);
   }
 }

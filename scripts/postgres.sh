@@ -17,6 +17,9 @@ set -eu
 BIN=/usr/lib/postgresql/15/bin
 USER_NAME=spore
 TIMEOUT=${POSTGRES_TIMEOUT:-60} # seconds for pg_ctl to start or stop; the machine may be busy
+# A test file runs dozens of registries at once, each with a pool of up to DATABASE_POOL_SIZE
+# connections and two of its own: PostgreSQL's default of 100 refuses them ("too many clients").
+MAX_CONNECTIONS=${POSTGRES_MAX_CONNECTIONS:-500}
 
 fail() {
   echo "postgres: $*" >&2
@@ -35,7 +38,7 @@ as_postgres() {
 start_server() {
   port=$(cat "$dir/port")
   as_postgres "$BIN/pg_ctl" -D "$dir/data" -l "$dir/log" -t "$TIMEOUT" -w \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=on" start >/dev/null
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=$MAX_CONNECTIONS" start >/dev/null
 }
 
 # A free TCP port on 127.0.0.1. Another program may take it before PostgreSQL binds it:

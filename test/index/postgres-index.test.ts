@@ -122,11 +122,14 @@ postgresTest('PostgresIndex: withDigestLock excludes a holder in another instanc
     events.push('one out');
   });
   await oneIn;
-  const second = other.withDigestLock(digest, async () => void events.push('other in'));
   // The other instance's holder of another digest is not held up.
   await other.withDigestLock(newDigest(), async () => undefined);
-  // Wait until the other instance has tried the lock in the database and been refused.
-  await waitFor(async () => (await query<{ n: string }>(url, "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted")).at(0)?.n === '1');
+  const second = other.withDigestLock(digest, async () => void events.push('other in'));
+  // Both instances' lock connections last asked for a lock: the other one has tried (and retries).
+  await waitFor(async () => {
+    const sessions = await query<{ query: string }>(url, "SELECT query FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'spore-registry digest locks'");
+    return sessions.length === 2 && sessions.every((session) => session.query.includes('pg_try_advisory_lock'));
+  });
   t.deepEqual(events, ['one in']);
   release();
   await Promise.all([first, second]);
@@ -151,9 +154,11 @@ postgresTest('PostgresIndex: while PostgreSQL restarts, writes and unknown reads
   const server = await privatePostgres(t);
   const url = await freshDatabase(server);
   const index = await openIndex(t, url);
+  const other = await openIndex(t, url);
   const heard = hear(index);
   const known = record('base', '1.0.0', { labels: { channel: 'stable' } });
   await index.insert(known);
+  await waitFor(async () => (await other.find('base', '1.0.0')) !== undefined);
   const digest = known.digest;
   // What a device's update check and download read, read once while the database is up.
   t.deepEqual(await index.find('base', '1.0.0'), known);
@@ -184,11 +189,12 @@ postgresTest('PostgresIndex: while PostgreSQL restarts, writes and unknown reads
   t.is(await index.count(), 2);
   await waitFor(() => heard.includes(undefined)); // the LISTEN connection came back: anything may have changed
   t.is(await index.withDigestLock(digest, async () => 'locked again'), 'locked again');
-  const other = await openIndex(t, url);
-  const otherHeard = hear(other);
-  await index.remove('base', '2.0.0');
-  await waitFor(() => otherHeard.some((change) => change?.version === '2.0.0'));
-  t.is(await other.find('base', '2.0.0'), undefined);
+  // The other instance, open all along, hears of a removal after the restart.
+  t.deepEqual(await other.find('base', '1.0.0'), known);
+  const removed = Date.now();
+  await index.remove('base', '1.0.0');
+  await waitFor(async () => (await other.find('base', '1.0.0')) === undefined);
+  t.log(`a removal after the restart reached the other instance after ${Date.now() - removed} ms`);
 });
 
 postgresTest('PostgresIndex: a database that stops answering makes count (health) UNAVAILABLE soon; known reads answer', async (t) => {
@@ -206,4 +212,32 @@ postgresTest('PostgresIndex: a database that stops answering makes count (health
   await resume();
   await waitFor(() => index.count().then(() => true, () => false));
   t.is(await index.count(), 1);
+});
+
+postgresTest('PostgresIndex: a notification out of sequence, or not one of ours, means anything may have changed', async (t) => {
+  const url = await freshDatabase();
+  const index = await openIndex(t, url, { changePollMs: 600_000 });
+  const heard = hear(index);
+  await index.insert(record('base', '1.0.0'));
+  t.false(heard.includes(undefined));
+  const digest = newDigest();
+  await query(url, "SELECT pg_notify('spore_index', $1)", [JSON.stringify({ seq: 1000, name: 'base', version: '9.0.0', digest })]);
+  await waitFor(() => heard.includes(undefined));
+  t.true(heard.some((change) => change?.version === '9.0.0'), 'the change itself is passed on too');
+  heard.length = 0;
+  await query(url, "SELECT pg_notify('spore_index', 'hello')");
+  await waitFor(() => heard.includes(undefined));
+});
+
+postgresTest('PostgresIndex: the read cache keeps the most recently used reads, up to its size', async (t) => {
+  const server = await privatePostgres(t);
+  const index = await openIndex(t, await freshDatabase(server), { readCacheEntries: 2 });
+  for (const version of ['1.0.0', '2.0.0', '3.0.0']) await index.insert(record('base', version));
+  // 1.0.0 is read again after 2.0.0, so 2.0.0 is the one the third read drops.
+  for (const version of ['1.0.0', '2.0.0', '1.0.0', '3.0.0']) t.truthy(await index.find('base', version));
+  await server.pause();
+  t.truthy(await index.find('base', '1.0.0'));
+  t.truthy(await index.find('base', '3.0.0'));
+  t.true(unavailable(await t.throwsAsync(index.find('base', '2.0.0'))), 'the least recently used read was dropped');
+  await server.resume();
 });

@@ -47,7 +47,12 @@ export class AdvisoryDigestLock {
         return await work();
       } finally {
         if (client === (await this.#connection?.catch(() => undefined))) {
-          await this.#query(client, 'SELECT pg_advisory_unlock($1)', [key]).catch(() => {});
+          await this.#query(client, 'SELECT pg_advisory_unlock($1)', [key]).catch(async (error: unknown) => {
+            // A lock left held would stop every other instance at this digest: end the
+            // session, which releases all it holds (the next holder makes a new one).
+            this.log?.warn({ digest, error: error instanceof Error ? error.message : String(error) }, 'could not release a digest lock; closing its connection');
+            await client.end().catch(() => {});
+          });
         } else {
           this.log?.warn({ digest }, 'the connection holding a digest lock broke while the work ran');
         }

@@ -30,7 +30,7 @@ const RECONNECT_MAX_MS = 2000;
  *   ran ahead, or a LISTEN connection that had to be made again, `onMissed` says "anything".
  *
  * While the database is away nothing is said: no one can change it then. Once it answers
- * again, `onMissed` runs once (a change may have committed just before the connection broke).
+ * again, `onMissed` runs (a change may have committed just before the connection broke).
  */
 export class ChangeFeed {
   /** Every change up to this sequence number has been passed on. */
@@ -44,6 +44,8 @@ export class ChangeFeed {
   /** The counter at the last poll; undefined while the database does not answer. */
   #polledSeq: number | undefined;
   #away = false;
+  /** A LISTEN connection is being made. */
+  #connecting = false;
   #closed = false;
 
   private constructor(
@@ -125,18 +127,22 @@ export class ChangeFeed {
     this.#scheduleReconnect();
   }
 
-  #scheduleReconnect(): void {
-    if (this.#closed) return;
+  /** Tries the LISTEN connection again after `delay` ms, unless a try is under way. */
+  #scheduleReconnect(delay = this.#reconnectMs): void {
+    if (this.#closed || this.#connecting) return;
+    clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = setTimeout(() => {
+      this.#connecting = true;
       this.#listen()
-        .then(() => {
-          this.options.log?.info({}, 'listening for index changes again');
-        })
-        .catch(() => {
-          this.#reconnectMs = Math.min(this.#reconnectMs * 2, RECONNECT_MAX_MS);
-          this.#scheduleReconnect();
+        .then(
+          () => this.options.log?.info({}, 'listening for index changes again'),
+          () => (this.#reconnectMs = Math.min(this.#reconnectMs * 2, RECONNECT_MAX_MS)),
+        )
+        .finally(() => {
+          this.#connecting = false;
+          if (this.#listener === undefined) this.#scheduleReconnect();
         });
-    }, this.#reconnectMs);
+    }, delay);
   }
 
   #schedulePoll(): void {
@@ -152,9 +158,14 @@ export class ChangeFeed {
       this.#polledSeq = undefined; // away: the pool and the LISTEN connection come back by themselves
       return;
     }
-    // The LISTEN connection reports its own loss and recovery; the counter covers a
-    // notification that silently never came.
-    if (this.#listener !== undefined && this.#polledSeq !== undefined && this.#seen < this.#polledSeq) {
+    if (this.#listener === undefined) {
+      // The database answers, but no one listens yet: what changed since is unheard. Say so
+      // now, and listen again now rather than after the back-off.
+      if (seq > this.#seen) this.#missed(seq);
+      this.#reconnectMs = RECONNECT_MIN_MS;
+      this.#scheduleReconnect(0);
+    } else if (this.#polledSeq !== undefined && this.#seen < this.#polledSeq) {
+      // Ahead of every notification one poll ago, and still: a notification never came.
       this.options.log?.warn({ seen: this.#seen, committed: this.#polledSeq }, 'index change notifications were missed; forgetting what this instance read');
       this.#missed(this.#polledSeq);
     }

@@ -8,7 +8,7 @@ import type { Logger } from '../../log.js';
 import type { ChangeNotice, FirmwareIndex, FirmwareRecord, IndexStats, ListFilter, OpenReport } from '../firmware-index.js';
 import { AdvisoryDigestLock } from './advisory-digest-lock.js';
 import { ChangeFeed } from './change-feed.js';
-import { isDatabaseAway, orUnavailable } from './pg-errors.js';
+import { databaseUnavailable, isDatabaseAway, orUnavailable } from './pg-errors.js';
 import { selectCount, selectFirstPublished, selectList, selectReferenced, selectStats, selectVersion } from './pg-reads.js';
 import { migrate } from './pg-schema.js';
 import { insertVersion, relabelVersion, removeVersion, type StoredChange } from './pg-writes.js';
@@ -26,8 +26,12 @@ export interface PostgresIndexOptions {
 
 const DEFAULT_READ_CACHE_ENTRIES = 10_000;
 const DEFAULT_CHANGE_POLL_MS = 500;
-/** Connecting (or waiting for a pooled connection) longer than this is "away": /health answers within about 2 s. */
-const CONNECT_TIMEOUT_MS = 1500;
+/**
+ * Connecting (or waiting for a pooled connection) longer than this is "away". Generous: on a
+ * loaded host a new server process can take seconds to start, and a write should wait that out.
+ */
+const CONNECT_TIMEOUT_MS = 5000;
+/** The health check's answer comes within this, connecting included. */
 const COUNT_TIMEOUT_MS = 1500;
 /** A database that accepted a query and stopped answering is away too, just later. */
 const QUERY_TIMEOUT_MS = 30_000;
@@ -161,7 +165,7 @@ export class PostgresIndex implements FirmwareIndex {
   }
 
   count(): Promise<number> {
-    return this.#read('count versions', () => selectCount(this.pool, COUNT_TIMEOUT_MS));
+    return this.#read('count versions', () => withDeadline(selectCount(this.pool, COUNT_TIMEOUT_MS), COUNT_TIMEOUT_MS));
   }
 
   withDigestLock<T>(digest: Digest, work: () => Promise<T>): Promise<T> {
@@ -245,6 +249,16 @@ export class PostgresIndex implements FirmwareIndex {
       }
     }
   }
+}
+
+/** `work`'s answer, or UNAVAILABLE once `ms` have passed (the work goes on, unheard). */
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(databaseUnavailable('answer', new Error(`no answer within ${ms} ms`))), ms);
+  });
+  work.catch(() => {}); // a late failure has no one to tell
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
 function closedError(): RegistryError {

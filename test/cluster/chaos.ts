@@ -2,12 +2,9 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Cluster, Instance } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { answered, type Answered } from './client.js';
-import { CONTESTED } from './publishers.js';
+import { CONTESTED, PROBE } from './publishers.js';
 import type { Chaos } from './ledger.js';
 import { publish, jsonOf, send, untilAnswered, versionPath, type Traffic } from './traffic.js';
-
-/** The version every blip check reads and writes: `probe@1.0.0`, with `probe@1.1.0` as its update. */
-export const PROBE = { name: 'probe', current: '1.0.0', update: '1.1.0' };
 
 /** Publishes the probe's two versions (through nginx) before the traffic starts. */
 export async function publishProbe(traffic: Traffic, bytes: Buffer): Promise<void> {

@@ -6,6 +6,8 @@ import { anyTarget, breathe, jsonOf, publish, untilAnswered, type Traffic } from
 /** The firmware the traffic publishes, relabels and deletes; and the one published by many at once. */
 export const FIRMWARE = 'fw';
 export const CONTESTED = 'contest';
+/** Published before the traffic, never changed by it: `probe@1.0.0`, with `probe@1.1.0` as its update. */
+export const PROBE = { name: 'probe', current: '1.0.0', update: '1.1.0' };
 
 /** Mostly small images, now and then a larger one (ranges then span more than one S3 read). */
 function imageSize(): number {

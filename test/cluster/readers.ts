@@ -1,5 +1,5 @@
-import { answered, type Target } from './client.js';
-import { FIRMWARE } from './publishers.js';
+import { answered } from './client.js';
+import { FIRMWARE, PROBE } from './publishers.js';
 import { Releases } from './releases.js';
 import { anyTarget, breathe, jsonOf, send, versionPath, type Traffic } from './traffic.js';
 
@@ -40,26 +40,31 @@ export async function downloader(traffic: Traffic): Promise<void> {
 }
 
 /**
- * A device polling `/updates/fw?current=1.0.0` with the ETag of its last answer: 304 while the
- * answer holds, 200 with the newest version (its digest that of the bytes published, never a
- * version deleted more than a second ago), 204 or 404 before anything newer is published.
+ * Devices polling `/updates/<name>?current=1.0.0` with the ETag of their last answer, in turn
+ * for FIRMWARE (whose answer changes all the time) and for the probe (whose answer never
+ * does): 304 while the answer holds, 200 with the newest version (its digest that of the bytes
+ * published, never a version deleted more than a second ago), 204 or 404 before anything newer
+ * is published.
  */
 export async function poller(traffic: Traffic): Promise<void> {
-  const etags = new Map<Target, string>();
-  while (traffic.running()) {
+  const etags = new Map<string, string>();
+  for (let round = 0; traffic.running(); round++) {
     const target = anyTarget(traffic);
-    const etag = etags.get(target);
-    const outcome = await send(traffic, 'update check', target, 'GET', `/updates/${FIRMWARE}?current=1.0.0`, { headers: etag ? { 'If-None-Match': etag } : {} });
+    const name = round % 2 === 0 ? FIRMWARE : PROBE.name;
+    const etag = etags.get(`${name} from ${target}`);
+    const outcome = await send(traffic, 'update check', target, 'GET', `/updates/${name}?current=1.0.0`, { headers: etag ? { 'If-None-Match': etag } : {} });
     if (!answered(outcome)) {
       traffic.ledger.unexpected('update check', outcome);
     } else if (outcome.status === 200) {
       const offered = jsonOf<{ version: string; sha256: string }>(outcome);
       // A version the publisher has not heard acknowledged yet cannot be judged.
-      const release = offered && traffic.releases.get(FIRMWARE, offered.version);
-      if (release && release.digest !== offered.sha256) traffic.ledger.fail(`update check offered ${FIRMWARE}@${offered.version} with digest ${offered.sha256}`);
-      if (release && !Releases.mayServe(release, outcome.startedAt)) traffic.ledger.fail(`update check offered ${FIRMWARE}@${release.version} ${outcome.startedAt - release.deletedAt!} ms after its DELETE was acknowledged`);
-      etags.set(target, String(outcome.headers.etag));
-    } else if (!(outcome.status === 304 && etag) && outcome.status !== 204 && !(outcome.status === 404 && outcome.code === 'NOT_FOUND')) {
+      const release = offered && traffic.releases.get(name, offered.version);
+      if (release && release.digest !== offered.sha256) traffic.ledger.fail(`update check offered ${name}@${offered.version} with digest ${offered.sha256}`);
+      if (release && !Releases.mayServe(release, outcome.startedAt)) traffic.ledger.fail(`update check offered ${name}@${release.version} ${outcome.startedAt - release.deletedAt!} ms after its DELETE was acknowledged`);
+      etags.set(`${name} from ${target}`, String(outcome.headers.etag));
+    } else if (outcome.status === 304 && etag) {
+      traffic.counters.notModified++;
+    } else if (outcome.status !== 204 && !(outcome.status === 404 && outcome.code === 'NOT_FOUND')) {
       traffic.ledger.unexpected('update check', outcome);
     }
     await breathe();

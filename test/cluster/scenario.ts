@@ -60,6 +60,7 @@ export async function mixedTraffic(t: ExecutionContext, cluster: Cluster, schedu
   t.log(`failures by kind: ${tally(ledger.problems.map(({ outcome }) => failureKind(outcome))) || 'none'}`);
   t.log(`failures explained by the chaos: ${tally(explained.flatMap(({ allowance }) => allowance ?? [])) || 'none'}; unexplained: ${unexplained.length}`);
   t.log(`publishes acknowledged: ${acknowledged.length} (${deleted.length} deleted since), verified on every instance: ${verified} of ${kept.length * traffic.instances.length} downloads`);
+  t.log(`update checks answered 304 Not Modified: ${traffic.counters.notModified}`);
   t.log(`contested versions: ${traffic.counters.rounds}, with exactly one 201: ${traffic.counters.oneCreated}`);
   t.log(`longest propagation (upper bound): publish ${ledger.longestPropagation.publish} ms, delete ${ledger.longestPropagation.delete} ms`);
   const clock = (ms: number) => `${((ms - start) / 1000).toFixed(1)} s (${new Date(ms).toISOString().slice(11, 23)})`;
@@ -73,7 +74,7 @@ export async function mixedTraffic(t: ExecutionContext, cluster: Cluster, schedu
   t.deepEqual(cluster.crashes, [], 'no instance died but the one killed');
   t.deepEqual(unexplained, [], 'every failure is explained by a kill or by PostgreSQL being away');
   t.is(verified, kept.length * traffic.instances.length);
-  t.true(acknowledged.length >= 30 && deleted.length >= 5 && traffic.counters.rounds >= 5, 'the traffic did publish, delete and contest');
+  t.true(acknowledged.length >= 30 && deleted.length >= 5 && traffic.counters.rounds >= 5 && traffic.counters.notModified > 0, 'the traffic did publish, delete, contest and poll with If-None-Match');
 }
 
 function tally(kinds: string[]): string {

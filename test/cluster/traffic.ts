@@ -11,8 +11,8 @@ export interface Traffic {
   instances: number[];
   ledger: Ledger;
   releases: Releases;
-  /** The last patch number of FIRMWARE taken; contested rounds played, and those with exactly one 201. */
-  counters: { patch: number; rounds: number; oneCreated: number };
+  /** The last patch number of FIRMWARE taken; contested rounds played, and those with exactly one 201; update checks answered 304. */
+  counters: { patch: number; rounds: number; oneCreated: number; notModified: number };
   /** False once the run is over: workers finish what they are doing and stop. */
   running(): boolean;
 }
@@ -26,7 +26,7 @@ export function trafficOn(cluster: Cluster, endAt: number): Traffic {
     instances: cluster.instances.map((instance) => instance.number),
     ledger: new Ledger(),
     releases: new Releases(),
-    counters: { patch: 0, rounds: 0, oneCreated: 0 },
+    counters: { patch: 0, rounds: 0, oneCreated: 0, notModified: 0 },
     running: () => Date.now() < endAt,
   };
 }

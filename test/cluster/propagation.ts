@@ -22,12 +22,14 @@ export async function measurePropagation(traffic: Traffic, kind: 'publish' | 'de
   const seen = await Promise.all(
     traffic.instances.map(async (instance) => {
       let staleSentAfter = 0;
+      let stale = 0;
       for (;;) {
         const outcome = await send(traffic, `${kind} propagation`, instance, 'HEAD', versionPath(name, version));
-        if (!answered(outcome)) return { instance, staleSentAfter, shownBy: 0 };
-        if (outcome.status === status) return { instance, staleSentAfter, shownBy: outcome.endedAt - ackAt };
+        if (!answered(outcome)) return { instance, staleSentAfter, stale, shownBy: 0 };
+        if (outcome.status === status) return { instance, staleSentAfter, stale, shownBy: outcome.endedAt - ackAt };
         staleSentAfter = outcome.startedAt - ackAt;
-        if (staleSentAfter > CEILING_MS) return { instance, staleSentAfter, shownBy: Infinity };
+        stale = outcome.status;
+        if (staleSentAfter > CEILING_MS) return { instance, staleSentAfter, stale, shownBy: Infinity };
         await breathe(10);
       }
     }),
@@ -36,6 +38,6 @@ export async function measurePropagation(traffic: Traffic, kind: 'publish' | 'de
   const late = seen.filter(({ staleSentAfter }) => staleSentAfter > PROPAGATION_MS);
   if (late.length > 0) {
     const when = new Date(ackAt).toISOString().slice(11, 23);
-    traffic.ledger.fail(`${kind} of ${name}@${version} acknowledged by ${targetName(ack.by)} at ${when}: still not shown to a request sent ${late.map(({ instance, staleSentAfter }) => `${staleSentAfter} ms later to instance ${instance}`).join(', ')}`);
+    traffic.ledger.fail(`${kind} of ${name}@${version} acknowledged by ${targetName(ack.by)} at ${when}: still not shown to a request sent ${late.map(({ instance, staleSentAfter, stale }) => `${staleSentAfter} ms later to instance ${instance} (${stale})`).join(', ')}`);
   }
 }

@@ -28,7 +28,7 @@ export class Ledger {
   readonly requests = new Map<string, number>();
   readonly problems: Problem[] = [];
   readonly wrong: string[] = [];
-  /** The longest time, in ms, from an acknowledgement until every instance showed it (an upper bound: propagation.ts). */
+  /** The longest time, in ms, from an acknowledgement to a request that an instance still answered stale (propagation.ts). */
   readonly longestPropagation = { publish: 0, delete: 0 };
 
   count(op: string): void {

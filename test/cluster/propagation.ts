@@ -11,11 +11,10 @@ const CEILING_MS = 10_000;
  * is stale is the other one; a 503 (the database away, the version not cached) is neither.
  *
  * An instance that does not answer at all (the killed one, before it is back) has nothing
- * stale to serve and is not waited for. On a busy machine a request takes a while, so the
- * delay is known only between two bounds: the change was not visible when the last stale
- * request was sent (or later), and was visible by the time the first fresh answer arrived.
- * The figure is that upper bound; the failure is a stale answer to a request sent more than a
- * second after the acknowledgement, which no slowness of the client can explain.
+ * stale to serve and is not waited for. On a busy machine a request takes a while, so what is
+ * measured is when the last stale answer was asked for: the change was not yet visible then
+ * (or later, when the request was served). Stale answers to requests sent more than a second
+ * after the acknowledgement are a failure, which no slowness of the client can explain.
  */
 export async function measurePropagation(traffic: Traffic, kind: 'publish' | 'delete', name: string, version: string, ack: { at: number; by: Target }): Promise<void> {
   const ackAt = ack.at;
@@ -25,17 +24,16 @@ export async function measurePropagation(traffic: Traffic, kind: 'publish' | 'de
       let staleSentAfter = 0;
       for (;;) {
         const outcome = await send(traffic, `${kind} propagation`, instance, 'HEAD', versionPath(name, version));
-        if (!answered(outcome)) return { instance, staleSentAfter, shownBy: 0 };
-        if (outcome.status === shown) return { instance, staleSentAfter, shownBy: outcome.endedAt - ackAt };
+        if (!answered(outcome) || outcome.status === shown) return { instance, staleSentAfter };
         if (outcome.status === stale) staleSentAfter = outcome.startedAt - ackAt;
         // A HEAD has no body to name the error: a 503 with Retry-After is the database away.
         else if (outcome.status !== 503 || outcome.headers['retry-after'] === undefined) traffic.ledger.unexpected(`${kind} propagation`, outcome);
-        if (outcome.startedAt - ackAt > CEILING_MS) return { instance, staleSentAfter, shownBy: staleSentAfter };
+        if (outcome.startedAt - ackAt > CEILING_MS) return { instance, staleSentAfter };
         await breathe(10);
       }
     }),
   );
-  traffic.ledger.propagated(kind, Math.max(...seen.map(({ shownBy }) => shownBy)));
+  traffic.ledger.propagated(kind, Math.max(...seen.map(({ staleSentAfter }) => staleSentAfter)));
   const late = seen.filter(({ staleSentAfter }) => staleSentAfter > PROPAGATION_MS);
   if (late.length > 0) {
     const when = new Date(ackAt).toISOString().slice(11, 23);

@@ -86,8 +86,6 @@ export async function startCluster(t: ExecutionContext, options: ClusterOptions)
     await fs.mkdir(home);
     return home;
   }));
-  // One after the other: several instances migrating one database at once is the server's
-  // business (an advisory lock), but starting them together only slows each on two cores.
   const crashes: string[] = [];
   const killed = new Set<ChildServer>();
   const spawned: { number: number; server: ChildServer }[] = [];
@@ -98,6 +96,8 @@ export async function startCluster(t: ExecutionContext, options: ClusterOptions)
     return server;
   };
   const instances: Instance[] = [];
+  // One after the other: several instances migrating one database at once is the server's
+  // business (an advisory lock), but starting them together only slows each on two cores.
   for (const number of homes.keys()) {
     const server = await spawn(number);
     instances.push({ number, url: server.url, port: Number(new URL(server.url).port), server });

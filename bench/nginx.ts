@@ -5,6 +5,8 @@ import path from 'node:path';
 
 export interface Nginx {
   url: string;
+  /** The master's process id; its worker is its child. */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -30,9 +32,10 @@ export async function startNginx(binary: string, root: string, workDir: string):
  * nginx on loopback with `server` as the rest of its one server block (after `listen`): a
  * `root` to serve files, or a `location` to proxy (the tests put it in front of the registry
  * as the README shows). One worker (the registry is one thread), sendfile on, its default
- * access log to a file (the registry logs every request too).
+ * access log to a file (the registry logs every request too). `http` goes before the server
+ * block, in the http context: an `upstream` of several registries.
  */
-export async function startNginxWith(binary: string, workDir: string, server: string): Promise<Nginx> {
+export async function startNginxWith(binary: string, workDir: string, server: string, http = ''): Promise<Nginx> {
   const port = await freePort();
   const conf = path.join(workDir, 'nginx.conf');
   await fs.writeFile(
@@ -52,6 +55,7 @@ http {
   sendfile on;
   tcp_nopush on;
   default_type application/octet-stream;
+  ${http}
   server { listen 127.0.0.1:${port}; ${server} }
 }
 `,
@@ -61,6 +65,7 @@ http {
   await waitForPort(port, child);
   return {
     url,
+    pid: child.pid,
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -9,6 +9,8 @@ import { pipeline } from 'node:stream/promises';
 import { measureIndex } from './index-queries.js';
 import { measureScale, printScale, type ScaleRow } from './index-scale.js';
 import { findNginx, startNginx } from './nginx.js';
+import { benchIndexEngines } from './index-engines.js';
+import { benchPolling, type PollingTools } from './polling.js';
 import { startNodeServer, type Server } from './processes.js';
 import { benchS3 } from './s3.js';
 import { loadGenerator, type LoadGenerator } from './wrk.js';
@@ -18,59 +20,82 @@ import { loadGenerator, type LoadGenerator } from './wrk.js';
  * numbers on a shared 2-core machine mean little; the ratios are the result.
  *
  *   downloads  the registry and nginx serving the same published files, measured with the
- *              same load generator: whole GETs, 304s, and a 4 KiB range at the end
+ *              same load generator: whole GETs
+ *   polling    what devices send most, against nginx serving the same bytes: update checks
+ *              (200, 304, 204), /health, a version URL's 304 and a 4 KiB range, with the p99
+ *              latency at 64 connections (see polling.ts); `npm run bench -- --only polling`
+ *              runs these rows alone (`--only downloads,polling` with the whole GETs)
  *   memory     the registry's peak RSS with 64 concurrent downloads of a 64 MiB firmware
  *   index      queries over 100k versions, the label query against reading every row's labels
  *   upload     a 256 MiB multipart publish against read + SHA-256 + write + fsync in one
  *              pipeline; the peak RSS while 600 MiB are uploaded; 200 concurrent publishes of
  *              small identical firmware under different versions (the CI pattern)
- *   s3         the same on a real Ceph RGW (BLOB_STORE=s3), beside radosgw itself and the SDK's
- *              own multipart upload (see s3.ts); skipped where Ceph cannot run
+ *   s3         the same on a real Ceph RGW (BLOB_STORE=s3), beside radosgw itself, a bare Node
+ *              relay and the SDK's own multipart upload (see s3.ts); skipped where Ceph cannot
+ *              run; `npm run bench -- --only s3` runs these rows alone
  *   scale      the index at 1k and 100k versions (and 1M with `npm run bench -- --million`):
  *              start-up, RSS, publish-by-digest latency, the longest wait of a polling device
  *              while publishes and snapshots run, a label query and an update check
- *
- * `npm run bench -- --only s3` runs the S3 rows alone.
  */
 const MiB = 1024 * 1024;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const UPLOAD_MIB = Number(process.env.BENCH_UPLOAD_MIB ?? 256);
 const LARGE_UPLOAD_MIB = 600;
-const ONLY_S3 = process.argv.join(' ').includes('--only s3');
 
 interface Row {
   measure: string;
   registry: string;
   reference?: string;
   ratio?: string;
+  perCpu?: string;
+  p99?: string;
   note?: string;
 }
 
 const home = await fs.mkdtemp(path.join(os.tmpdir(), 'spore-bench-'));
 const rows: Row[] = [];
 const generator = loadGenerator();
+/** `--only polling` or `--only downloads,polling`: those rows alone, to iterate on them. */
+const only = process.argv.includes('--only') ? new Set(process.argv[process.argv.indexOf('--only') + 1]?.split(',')) : undefined;
 let registry: Server | undefined;
 
 try {
+  registry = await startNodeServer(new URL('../bin/spore-registry.js', import.meta.url), ['serve'], {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    REGISTRY_DIR: path.join(home, 'registry'),
+    REGISTRY_DB: path.join(home, 'registry.db'),
+  }, path.join(home, 'registry.log'));
   const files = path.join(home, 'files');
   await fs.mkdir(files);
-  if (!ONLY_S3) {
-    registry = await startNodeServer(new URL('../bin/spore-registry.js', import.meta.url), ['serve'], {
-      PORT: '0',
-      HOST: '127.0.0.1',
-      REGISTRY_DIR: path.join(home, 'registry'),
-      REGISTRY_DB: path.join(home, 'registry.db'),
-    }, path.join(home, 'registry.log'));
-    // Memory first: the peak then shows what 64 downloads cost on top of a server at rest.
-    await memory(registry, files);
-    await downloads(registry, files);
-    await upload(registry, files);
-    await registry.stop();
+  const pollingTools: PollingTools = { generator, seconds: SECONDS, rounds: ROUNDS, median, fmt, randomFile, publish: (base: string, file: string, name: string, version: string, labels?: Record<string, string>) => publishFile(base, file, version, name, labels) };
+  if (only) {
+    if (only.has('downloads')) await downloads(registry, files);
+    if (only.has('polling')) rows.push(...(await benchPolling(pollingTools, registry, home)));
+    if (only.has('engines')) rows.push(...(await benchIndexEngines(pollingTools, registry, home)));
+    if (only.has('s3')) rows.push(...(await benchS3({ randomFile, publishFile, rate, sideBySide, timed, median, compare, fmt }, home, files, UPLOAD_MIB)));
+    print();
+  } else {
+    await everything(registry, files, pollingTools);
   }
+} finally {
+  await registry?.stop();
+  await fs.rm(home, { recursive: true, force: true });
+}
+
+/** The whole bench: every row above, then the index at scale. */
+async function everything(server: Server, files: string, pollingTools: PollingTools): Promise<void> {
+  // Memory first: the peak then shows what 64 downloads cost on top of a server at rest.
+  await memory(server, files);
+  await downloads(server, files);
+  rows.push(...(await benchPolling(pollingTools, server, home)));
+  rows.push(...(await benchIndexEngines(pollingTools, server, home)));
+  await upload(server, files);
+  await server.stop();
   rows.push(...(await benchS3({ randomFile, publishFile, rate, sideBySide, timed, median, compare, fmt }, home, files, UPLOAD_MIB)));
   // Last, in this process: the servers are done and the CPU is free.
-  for (const timing of ONLY_S3 ? [] : await measureIndex()) {
+  for (const timing of await measureIndex()) {
     rows.push({
       measure: `${timing.measure}, ms (${timing.rows} rows)`,
       registry: timing.indexedMs.toFixed(2),
@@ -79,7 +104,7 @@ try {
   }
   print();
   const scale: ScaleRow[] = [];
-  for (const versions of ONLY_S3 ? [] : [1_000, 100_000, ...(process.argv.includes('--million') ? [1_000_000] : [])]) {
+  for (const versions of [1_000, 100_000, ...(process.argv.includes('--million') ? [1_000_000] : [])]) {
     const scaleHome = await fs.mkdtemp(path.join(os.tmpdir(), 'spore-scale-'));
     try {
       scale.push(await measureScale(scaleHome, versions));
@@ -87,10 +112,7 @@ try {
       await fs.rm(scaleHome, { recursive: true, force: true, maxRetries: 5 });
     }
   }
-  if (!ONLY_S3) printScale(scale);
-} finally {
-  await registry?.stop();
-  await fs.rm(home, { recursive: true, force: true });
+  printScale(scale);
 }
 
 async function downloads(server: Server, files: string): Promise<void> {
@@ -109,13 +131,6 @@ async function downloads(server: Server, files: string): Promise<void> {
       const [a, b] = await sideBySide(() => rate(ours(`1.0.${mib}`), 4), () => rate(theirs(`1.0.${mib}`), 4));
       rows.push(compare(`GET ${mib} MiB, MiB/s (4 connections)`, a * mib, b * mib));
     }
-    const ourTag = { 'If-None-Match': await etag(ours('1.0.16')) };
-    const theirTag = { 'If-None-Match': await etag(theirs('1.0.16')) };
-    const [a304, b304] = await sideBySide(() => rate(ours('1.0.16'), 16, ourTag), () => rate(theirs('1.0.16'), 16, theirTag));
-    rows.push(compare('304 Not Modified, req/s (16 connections)', a304, b304));
-    const tail = { Range: `bytes=${16 * MiB - 4096}-${16 * MiB - 1}` };
-    const [aRange, bRange] = await sideBySide(() => rate(ours('1.0.16'), 16, tail), () => rate(theirs('1.0.16'), 16, tail));
-    rows.push(compare('4 KiB range at the end of 16 MiB, req/s', aRange, bRange));
   } finally {
     await nginx.stop();
   }
@@ -197,15 +212,6 @@ async function rate(url: string, connections: number, headers: Record<string, st
   return result.requestsPerSecond;
 }
 
-function etag(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http.request(url, { method: 'HEAD' }, (res) => {
-      res.resume();
-      resolve(String(res.headers.etag));
-    }).on('error', reject).end();
-  });
-}
-
 async function randomFile(dir: string, name: string, size: number): Promise<string> {
   const file = path.join(dir, name);
   const handle = await fs.open(file, 'w');
@@ -231,10 +237,10 @@ async function hashWriteFsync(source: string, target: string): Promise<void> {
 }
 
 /** A real multipart publish, streamed from the file, with an exact Content-Length. */
-async function publishFile(base: string, file: string, version: string): Promise<void> {
+async function publishFile(base: string, file: string, version: string, name = 'bench', labels: Record<string, string> = {}): Promise<void> {
   const boundary = `bench${randomBytes(8).toString('hex')}`;
   const head = Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n${JSON.stringify({ name: 'bench', version })}\r\n` +
+    `--${boundary}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n${JSON.stringify({ name, version, labels })}\r\n` +
       `--${boundary}\r\nContent-Disposition: form-data; name="firmware"; filename="fw.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`,
   );
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
@@ -276,8 +282,8 @@ function fmt(value: number): string {
 }
 
 function print(): void {
-  const header: Row = { measure: 'measure', registry: 'registry', reference: 'reference', ratio: 'ratio', note: '' };
-  const columns = ['measure', 'registry', 'reference', 'ratio', 'note'] as const;
+  const header: Row = { measure: 'measure', registry: 'registry', reference: 'reference', ratio: 'ratio', perCpu: 'per CPU second', p99: 'p99 at 64 conn.', note: '' };
+  const columns = ['measure', 'registry', 'reference', 'ratio', 'perCpu', 'p99', 'note'] as const;
   const all = [header, ...rows];
   const widths = columns.map((column) => Math.max(...all.map((row) => (row[column] ?? '').length)));
   console.log(`\nSPORE Registry bench — node ${process.version}, ${os.cpus().length} cores, load generator: ${generator.name}\n`);

@@ -20,6 +20,8 @@ import { lifecycleRoutes } from './routes/lifecycle.js';
 import { operatingRoutes } from './routes/operating.js';
 import { redirectBrowsersToUi, uiRoutes } from './routes/ui.js';
 import { updateRoutes } from './routes/updates.js';
+import { UpdateAnswers } from './updates/update-answers.js';
+import { updateFastPath } from './updates/update-fast-path.js';
 import type { MinimumRate } from './upload-rate.js';
 import { requireWriteToken } from './write-auth.js';
 
@@ -49,13 +51,17 @@ export interface Facade {
   closeLingering(): void;
   metrics: Metrics;
   routes: { path: string; methods: string[] }[];
-  /** What is in flight now (for tests and metrics): download bodies, connections lingering after a refusal. */
-  activity(): { downloads: number; lingering: number };
+  /**
+   * What is in flight now (for tests and metrics): download bodies, connections lingering after
+   * a refusal; and the update answers the fast path holds for the registry as it is.
+   */
+  activity(): { downloads: number; lingering: number; updateAnswers: number };
 }
 
 /**
  * The HTTP facade: thin koa routes over the registry, one error sink, one log line and one
- * set of metrics per request; in front of koa, the download fast path (see fast-path.ts).
+ * set of metrics per request; in front of koa, the update-check and download fast paths (see
+ * updates/update-fast-path.ts and download/fast-path.ts).
  */
 export function createFacade(deps: AppDeps): Facade {
   const downloads = new Downloads(deps.registry, deps.store);
@@ -81,7 +87,8 @@ export function createFacade(deps: AppDeps): Facade {
   firmwareRoutes(router, { ...deps, requireToken, metrics });
   lifecycleRoutes(router, { registry: deps.registry, requireToken, baseUrl });
   downloadRoutes(router, downloads);
-  updateRoutes(router, deps.registry, baseUrl);
+  const updateAnswers = new UpdateAnswers(() => deps.registry.changes);
+  updateRoutes(router, deps.registry, baseUrl, updateAnswers);
   healthRoutes(router, deps.registry);
   operatingRoutes(router, metrics);
   // The web page at /ui/; a browser asking for / is sent there (API answers unchanged).
@@ -92,10 +99,12 @@ export function createFacade(deps: AppDeps): Facade {
 
   const viaKoa = app.callback();
   const fastPath = downloadFastPath(downloads, observer, { cors: deps.corsOrigins.length > 0 });
+  // Update checks that koa answered since the last change, answered again as koa did.
+  const updatesFastPath = updateFastPath(updateAnswers, observer);
   const listener: RequestListener = (req, res) => {
     // A connection lingering after a refusal takes no further requests.
     if (req.socket.writableEnded) return void req.socket.destroy();
-    if (!fastPath(req, res)) void viaKoa(req, res);
+    if (!updatesFastPath(req, res) && !fastPath(req, res)) void viaKoa(req, res);
   };
   return {
     listener,
@@ -106,7 +115,7 @@ export function createFacade(deps: AppDeps): Facade {
     closeLingering: () => lingering.closeAll(),
     metrics,
     routes: router.stack.map((layer) => ({ path: String(layer.path), methods: [...layer.methods] })),
-    activity: () => ({ downloads: downloads.bodiesInFlight, lingering: lingering.count }),
+    activity: () => ({ downloads: downloads.bodiesInFlight, lingering: lingering.count, updateAnswers: updateAnswers.size }),
   };
 }
 

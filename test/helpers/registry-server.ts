@@ -19,7 +19,7 @@ export interface TestRegistry {
   publish(metadata: unknown, firmware: Buffer): Promise<RawResponse>;
   get(pathAndQuery: string, headers?: Record<string, string>): Promise<RawResponse>;
   /** What the server has in flight now. */
-  activity(): { downloads: number; lingering: number };
+  activity(): ReturnType<RunningServer['activity']>;
   /** The routes koa serves. */
   routes(): { path: string; methods: string[] }[];
   /** Rereads the tokens file, as SIGHUP does. */

@@ -80,9 +80,12 @@ export class Downloads {
    * Answers a GET or HEAD for `representation` on `res`. Throws, before anything is sent,
    * PRECONDITION_FAILED (412), RANGE_NOT_SATISFIABLE (416, with `contentRange`) or
    * BLOB_UNKNOWN; resolves with the status once the answer is sent or the client is gone.
+   * `extra` headers go out with the answer's own, in the one writeHead: a header set with
+   * setHeader before it makes node:http merge every field one by one (about 15% of a 304).
    */
-  async send(method: 'GET' | 'HEAD', headers: IncomingHttpHeaders, res: ServerResponse, representation: Representation): Promise<number> {
-    const plan = planDownload(requestOf(method, headers), representation);
+  async send(method: 'GET' | 'HEAD', headers: IncomingHttpHeaders, res: ServerResponse, representation: Representation, extra?: Record<string, string>): Promise<number> {
+    const planned = planDownload(requestOf(method, headers), representation);
+    const plan = extra && 'headers' in planned ? { ...planned, headers: { ...extra, ...planned.headers } } : planned;
     switch (plan.status) {
       case 412:
         throw new RegistryError('PRECONDITION_FAILED', 'a precondition (If-Match or If-Unmodified-Since) does not hold for the current firmware', {

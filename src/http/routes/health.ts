@@ -6,8 +6,15 @@ import type { Registry } from '../../registry/registry.js';
  * `GET /stats`: what is published and what deduplication saves.
  */
 export function healthRoutes(router: Router, registry: Registry): void {
+  // Checks asked for while one runs share it: a load balancer's burst of checks costs one look
+  // at the index and the data folder, not one each (each look is a trip to the thread pool).
+  let running: ReturnType<Registry['health']> | undefined;
+  const check = () => {
+    running ??= registry.health().finally(() => (running = undefined));
+    return running;
+  };
   router.get('/health', async (ctx) => {
-    const { versions } = await registry.health();
+    const { versions } = await check();
     ctx.body = { status: 'ok', versions };
   });
 

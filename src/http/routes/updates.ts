@@ -1,12 +1,11 @@
-import { createHash } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import type Router from '@koa/router';
 import { RegistryError } from '../../errors.js';
 import { checkName, checkVersion } from '../../firmware/identifiers.js';
 import type { Registry } from '../../registry/registry.js';
-import { listMatches, parseEntityTagList, weakMatch } from '../download/entity-tag.js';
 import { parseVersionQuery, versionParameter } from '../query-params.js';
-import { recordJson } from '../record-json.js';
-import { firmwareUrl } from './lifecycle.js';
+import { noneMatch, updateAnswer } from '../updates/update-answer.js';
+import { rememberedAnswer, type UpdateAnswers } from '../updates/update-answers.js';
 
 /**
  * `GET /updates/:name?current=1.2.0[&label=k=v…][&range=…][&prerelease=true]`: "is there
@@ -14,9 +13,13 @@ import { firmwareUrl } from './lifecycle.js';
  * matching version exists, 204 when `current` is the newest. The 200 has an ETag of its own
  * (a digest of the answer), so a device polling with If-None-Match gets 304 until the answer
  * changes (RFC 9110 §13.1.2).
+ *
+ * Every answer given is remembered by its request URL in `answers`, which the update fast path
+ * sends again until the registry changes (see update-fast-path.ts); errors are not.
  */
-export function updateRoutes(router: Router, registry: Registry, baseUrl: string): void {
+export function updateRoutes(router: Router, registry: Registry, baseUrl: string, answers: UpdateAnswers): void {
   router.get('/updates/:name', async (ctx) => {
+    const changes = registry.changes;
     const name = checkName(ctx.params.name);
     const current = versionParameter(ctx.query, 'current');
     if (current === undefined) {
@@ -27,21 +30,32 @@ export function updateRoutes(router: Router, registry: Registry, baseUrl: string
     if (!(await registry.latest(name, { labels: [], prerelease: true }))) {
       throw new RegistryError('NOT_FOUND', `no version of ${name} is published`, { name });
     }
-    ctx.set('Cache-Control', 'no-cache');
-    const update = await registry.update(name, current, query);
-    if (!update) {
+    const answer = updateAnswer(await registry.update(name, current, query), baseUrl);
+    // A request with an Origin gets CORS headers for its origin: not for anyone else's answer.
+    if (ctx.get('Origin') === '') answers.remember(ctx.url, rememberedAnswer(answer, precedingHeaders(ctx.res)), changes);
+    if (answer.status === 204) {
+      ctx.set(answer.headers);
       ctx.status = 204;
-      return;
-    }
-    const body = JSON.stringify({ ...recordJson(update), url: firmwareUrl(baseUrl, update.name, update.version) });
-    const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
-    ctx.set('ETag', etag);
-    const ifNoneMatch = ctx.get('If-None-Match');
-    if (ifNoneMatch && listMatches(parseEntityTagList(ifNoneMatch), { weak: false, opaque: etag }, weakMatch)) {
+    } else if (noneMatch(ctx.get('If-None-Match'), answer.etag)) {
+      ctx.set(answer.notModified);
       ctx.status = 304;
-      return;
+    } else {
+      ctx.set(answer.headers);
+      ctx.body = answer.body;
     }
-    ctx.type = 'application/json';
-    ctx.body = body;
   });
+}
+
+/**
+ * What the middleware before the route set, as it goes out: names in their own case, in order.
+ * (getRawHeaderNames is OutgoingMessage's, so a ServerResponse's too; @types/node declares it
+ * on ClientRequest only.)
+ */
+function precedingHeaders(res: ServerResponse) {
+  const preceding: [string, string | string[] | number][] = [];
+  for (const name of (res as ServerResponse & { getRawHeaderNames(): string[] }).getRawHeaderNames()) {
+    const value = res.getHeader(name);
+    if (name.toLowerCase() !== 'x-request-id' && value !== undefined) preceding.push([name, value]);
+  }
+  return preceding;
 }

@@ -92,9 +92,11 @@ export class PostgresIndex implements FirmwareIndex {
     try {
       const migrated = await orUnavailable('be opened', async () => {
         const client = await pool.connect();
+        const ignore = listenForBreak(client);
         try {
           return await migrate(client, new URL(url).pathname.slice(1) || '(default)');
         } finally {
+          ignore();
           client.release();
         }
       });
@@ -216,6 +218,7 @@ export class PostgresIndex implements FirmwareIndex {
       const started = performance.now();
       const stored = await orUnavailable(what, async () => {
         const client = await this.pool.connect();
+        const ignore = listenForBreak(client);
         let broken = false;
         try {
           return await change(client);
@@ -224,6 +227,7 @@ export class PostgresIndex implements FirmwareIndex {
           if (isRegistryError(error, 'VERSION_EXISTS') || isRegistryError(error, 'NOT_FOUND')) this.#cache.forget(version);
           throw error;
         } finally {
+          ignore();
           client.release(broken); // a broken connection is closed, not pooled again
         }
       });
@@ -263,4 +267,17 @@ function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
 
 function closedError(): RegistryError {
   return new RegistryError('UNAVAILABLE', 'the index is closed');
+}
+
+/**
+ * A connection checked out of the pool has no error listener (the pool removes its own until
+ * the release): when the database goes away meanwhile (a restart's "terminating connection
+ * due to administrator command"), the client's 'error' event would end the process. The query
+ * in flight rejects with the same error, which the caller handles; the event itself needs
+ * only a listener. Returns the function that removes it, before the release.
+ */
+function listenForBreak(client: pg.PoolClient): () => void {
+  const ignore = () => {};
+  client.on('error', ignore);
+  return () => void client.off('error', ignore);
 }

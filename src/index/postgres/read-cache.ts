@@ -11,6 +11,16 @@ interface Entry {
 
 /** A list longer than this is answered from the database every time: it would crowd the cache out. */
 const MAX_CACHED_LIST = 1000;
+/** Changes remembered to judge reads in flight; a read older than all of them is not kept. */
+const RECENT_CHANGES = 256;
+
+/** A change the cache dropped entries for; `undefined` fields: everything was dropped. */
+interface Dropped {
+  epoch: number;
+  name?: string | undefined;
+  version?: string | undefined;
+  digest?: Digest | undefined;
+}
 
 /**
  * What this instance already read from the database: versions by (name, version), lists by
@@ -19,12 +29,15 @@ const MAX_CACHED_LIST = 1000;
  * the database is away.
  *
  * Kept true by the change feed: a change of a version drops the entries it may touch, and a
- * missed notification drops everything. A read that ran while a change was dropping entries
- * may carry the old answer, so it is not kept (the epoch moved). Bounded: the least recently
- * used entry goes first.
+ * missed notification drops everything. A read that ran while a change dropped the entry it
+ * would fill may carry the old answer, so it is not kept; a read that only overlapped changes
+ * of other versions is (under steady writes, most reads overlap some change, and a read not
+ * kept is one the instance cannot answer while the database is away). Bounded: the least
+ * recently used entry goes first.
  */
 export class ReadCache {
   readonly #entries = new Map<string, Entry>();
+  readonly #dropped: Dropped[] = [];
   #epoch = 0;
 
   constructor(private readonly maxEntries: number) {}
@@ -65,6 +78,7 @@ export class ReadCache {
   /** Drops what a change of (name, version), pointing at `digest`, may have made wrong. */
   forget(change: { name: string; version: string; digest?: Digest | undefined }): void {
     this.#epoch++;
+    this.#remember({ epoch: this.#epoch, name: change.name, version: change.version, digest: change.digest });
     this.#entries.delete(findKey(change.name, change.version));
     if (change.digest !== undefined) this.#entries.delete(digestKey(change.digest));
     for (const [key, entry] of this.#entries) {
@@ -74,7 +88,28 @@ export class ReadCache {
 
   clear(): void {
     this.#epoch++;
+    this.#remember({ epoch: this.#epoch });
     this.#entries.clear();
+  }
+
+  #remember(dropped: Dropped): void {
+    this.#dropped.push(dropped);
+    if (this.#dropped.length > RECENT_CHANGES) this.#dropped.shift();
+  }
+
+  /** Whether a change since `epoch` may have made what a read of `key` (an entry like `entry`) found old. */
+  #changedSince(epoch: number, key: string, entry: Entry): boolean {
+    if (epoch === this.#epoch) return false;
+    const oldest = this.#dropped[0];
+    if (oldest === undefined || oldest.epoch > epoch + 1) return true; // older than what is remembered
+    for (const dropped of this.#dropped) {
+      if (dropped.epoch <= epoch) continue;
+      if (dropped.name === undefined) return true;
+      if (key === findKey(dropped.name, dropped.version ?? '')) return true;
+      if (dropped.digest !== undefined && key === digestKey(dropped.digest)) return true;
+      if (key.startsWith('l') && (entry.name === undefined || entry.name === dropped.name)) return true;
+    }
+    return false;
   }
 
   #get(key: string): Entry | undefined {
@@ -88,7 +123,7 @@ export class ReadCache {
   }
 
   #set(epoch: number, key: string, entry: Entry): void {
-    if (epoch !== this.#epoch || this.maxEntries <= 0) return;
+    if (this.maxEntries <= 0 || this.#changedSince(epoch, key, entry)) return;
     this.#entries.delete(key);
     this.#entries.set(key, entry);
     if (this.#entries.size > this.maxEntries) this.#entries.delete(this.#entries.keys().next().value as string);

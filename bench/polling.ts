@@ -1,0 +1,161 @@
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
+import { cpuSeconds } from './cpu-time.js';
+import { findNginx, startNginx } from './nginx.js';
+import { startNodeServer, type Server } from './processes.js';
+import type { LoadGenerator } from './wrk.js';
+
+const MiB = 1024 * 1024;
+/** Every row runs at this many connections: rate and p99 latency come from the same runs. */
+const CONNECTIONS = 64;
+
+export interface PollingRow {
+  measure: string;
+  registry: string;
+  reference?: string;
+  ratio?: string;
+  perCpu?: string;
+  p99?: string;
+  note?: string;
+}
+
+export interface PollingTools {
+  generator: LoadGenerator;
+  seconds: number;
+  rounds: number;
+  median(values: number[]): number;
+  fmt(value: number): string;
+  /** Publishes `file` as `name@version` with `labels`. */
+  publish(base: string, file: string, name: string, version: string, labels?: Record<string, string>): Promise<void>;
+  randomFile(dir: string, name: string, size: number): Promise<string>;
+}
+
+export interface Measured {
+  rate: number;
+  /** Requests answered per CPU second of the server (all its threads; nginx's worker). */
+  perCpu: number;
+  p99: number;
+}
+
+export interface Target {
+  url: string;
+  headers?: Record<string, string>;
+  /** The server's process, whose CPU time is counted. */
+  pid: number | undefined;
+}
+
+/**
+ * What a fleet of devices sends most, per core (one registry process, one nginx worker, one
+ * wrk thread), each row against nginx serving the same number of bytes from a static file:
+ *
+ *   update check 200     `/updates/node?current=1.0.0&label=channel=stable` → the JSON record;
+ *                        nginx: a file holding the same JSON
+ *   update check 304     the same with If-None-Match of that answer; nginx: the file's ETag
+ *   update check 204     the device is current; nginx: an empty file
+ *   /health              nginx: a file holding the same JSON
+ *   version URL 304      a 16 MiB firmware with If-None-Match; nginx: the same file by its ETag
+ *   4 KiB range          the last 4 KiB of it
+ *
+ * Rates are medians of alternating rounds at 64 connections; so are the requests answered per
+ * CPU second of the server (its own user + system time: on a shared machine, what one core
+ * does whatever runs beside it) and the p99 latencies. The update rows are also measured against plain node:http answering the
+ * same bytes (bare-http.ts): the floor for any node server.
+ */
+export async function benchPolling(tools: PollingTools, registry: Server, home: string): Promise<PollingRow[]> {
+  const nginxBinary = findNginx();
+  if (!nginxBinary) {
+    console.log('nginx is not installed (apt-get install nginx): polling rows are skipped.');
+    return [];
+  }
+  const files = path.join(home, 'polling-files');
+  await fs.mkdir(files, { recursive: true });
+  const firmware = await tools.randomFile(files, 'polling-16.bin', 16 * MiB);
+  await tools.publish(registry.url, firmware, 'bench-polling', '1.0.0');
+  const small = await tools.randomFile(files, 'node.bin', 64 * 1024);
+  await tools.publish(registry.url, small, 'node', '1.0.0', { channel: 'stable' });
+  await tools.publish(registry.url, small, 'node', '1.1.0', { channel: 'stable' });
+
+  const update = `${registry.url}/updates/node?current=1.0.0&label=channel=stable`;
+  const current = `${registry.url}/updates/node?current=1.1.0&label=channel=stable`;
+  const answer = await get(update);
+  const health = await get(`${registry.url}/health`);
+  if (answer.status !== 200 || (await get(current)).status !== 204 || health.status !== 200) throw new Error('the polling fixture does not answer as expected');
+
+  // nginx's root: the same bytes as files.
+  const root = path.join(home, 'polling-root');
+  await fs.mkdir(root, { recursive: true });
+  await fs.writeFile(path.join(root, 'update.json'), answer.body);
+  await fs.writeFile(path.join(root, 'empty'), '');
+  await fs.writeFile(path.join(root, 'health.json'), health.body);
+  await fs.link(firmware, path.join(root, 'firmware.bin'));
+  const nginxHome = path.join(home, 'polling-nginx');
+  await fs.mkdir(nginxHome, { recursive: true });
+  const nginx = await startNginx(nginxBinary, root, nginxHome);
+  const bareBody = path.join(files, 'bare-body.json');
+  await fs.writeFile(bareBody, answer.body);
+  const etag = String(answer.headers.etag);
+  const bare = await startNodeServer(new URL('./bare-http.js', import.meta.url), [], { BODY_FILE: bareBody, ETAG: etag }, path.join(home, 'bare-http.log'));
+  try {
+    const theirs = (file: string) => `${nginx.url}/${file}`;
+    const tagOf = async (url: string) => ({ 'If-None-Match': String((await get(url)).headers.etag) });
+    const version = `${registry.url}/firmware/bench-polling/1.0.0`;
+    const tail = { Range: `bytes=${16 * MiB - 4096}-${16 * MiB - 1}` };
+    const ours = (url: string, headers: Record<string, string> = {}): Target => ({ url, headers, pid: registry.child.pid });
+    const nginxs = (file: string, headers: Record<string, string> = {}): Target => ({ url: theirs(file), headers, pid: nginx.pid });
+    const bares = (path: string, headers: Record<string, string> = {}): Target => ({ url: `${bare.url}${path}`, headers, pid: bare.child.pid });
+    const rows: [string, Target, Target, Target?][] = [
+      [`update check 200 (${answer.body.length} B JSON)`, ours(update), nginxs('update.json'), bares('/200')],
+      ['update check 304 (If-None-Match)', ours(update, { 'If-None-Match': etag }), nginxs('update.json', await tagOf(theirs('update.json'))), bares('/200', { 'If-None-Match': etag })],
+      ['update check 204 (current)', ours(current), nginxs('empty'), bares('/204')],
+      [`/health (${health.body.length} B JSON)`, ours(`${registry.url}/health`), nginxs('health.json')],
+      ['version URL 304 (If-None-Match)', ours(version, await tagOf(version)), nginxs('firmware.bin', await tagOf(theirs('firmware.bin')))],
+      ['4 KiB range at the end of 16 MiB', ours(version, tail), nginxs('firmware.bin', tail)],
+    ];
+    const result: PollingRow[] = [];
+    for (const [measure, ours, reference, floor] of rows) {
+      const [a, b, c] = (await alternate(tools, floor ? [ours, reference, floor] : [ours, reference])) as [Measured, Measured, Measured?];
+      result.push({
+        measure: `${measure}, req/s`,
+        registry: tools.fmt(a.rate),
+        reference: tools.fmt(b.rate),
+        ratio: `${(a.rate / b.rate).toFixed(2)}×`,
+        perCpu: `${tools.fmt(a.perCpu)} / ${tools.fmt(b.perCpu)} (${(a.perCpu / b.perCpu).toFixed(2)}×)`,
+        p99: `${a.p99.toFixed(2)} / ${b.p99.toFixed(2)} ms (${(a.p99 / b.p99).toFixed(1)}×)`,
+        note: `reference: nginx${c ? `; node:http alone ${tools.fmt(c.rate)} req/s (${(c.rate / b.rate).toFixed(2)}×), ${tools.fmt(c.perCpu)} per CPU s (${(c.perCpu / b.perCpu).toFixed(2)}×), p99 ${c.p99.toFixed(2)} ms` : ''}`,
+      });
+    }
+    return result;
+  } finally {
+    await bare.stop();
+    await nginx.stop();
+  }
+}
+
+/** Each target once per round, in turn, `rounds` times; each one's median rate and median p99. */
+export async function alternate(tools: PollingTools, targets: Target[]): Promise<Measured[]> {
+  const runs = targets.map(() => ({ rates: [] as number[], perCpu: [] as number[], p99s: [] as number[] }));
+  for (let round = 0; round < tools.rounds; round++) {
+    for (const [i, target] of targets.entries()) {
+      const cpuBefore = cpuSeconds(target.pid);
+      const result = await tools.generator.run(target.url, { connections: CONNECTIONS, seconds: tools.seconds, headers: target.headers ?? {} });
+      const cpu = cpuSeconds(target.pid) - cpuBefore;
+      if (result.errors > 0) throw new Error(`${result.errors} failed requests to ${target.url}`);
+      runs[i]?.rates.push(result.requestsPerSecond);
+      runs[i]?.perCpu.push(result.requests / cpu);
+      runs[i]?.p99s.push(result.p99Ms);
+    }
+  }
+  return runs.map(({ rates, perCpu, p99s }) => ({ rate: tools.median(rates), perCpu: tools.median(perCpu), p99: tools.median(p99s) }));
+}
+
+function get(url: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    http.get(url, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+}

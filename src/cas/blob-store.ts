@@ -10,6 +10,14 @@ import type { Digest } from '../digest.js';
  */
 export interface BlobStore {
   /**
+   * How a large range is best sent: `reader`, by positional reads into the sender's own
+   * buffers (a file: no allocation per chunk, the next read while the last chunk drains);
+   * `stream`, as one stream piped to the client (an object store, where every read is a GET
+   * and the response's own buffers are passed on as they arrive).
+   */
+  readonly largeReads: 'reader' | 'stream';
+
+  /**
    * Streams `source` to a private temporary place while hashing it, and makes it durable.
    * Nothing is visible under its digest until `commit()`.
    *

@@ -25,6 +25,10 @@ const MAX_CACHED_READ = 1024 * 1024;
  */
 export class CachedBlobStore implements BlobStore {
   readonly #blocks: BlockCache;
+  // Large reads pass through to the store, which knows how they go best.
+  get largeReads(): 'reader' | 'stream' {
+    return this.inner.largeReads;
+  }
   readonly #sizes = new Map<Digest, number>();
 
   constructor(

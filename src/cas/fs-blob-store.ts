@@ -25,6 +25,7 @@ const fstat = promisify(fstatCallback);
  * which never replaces an existing name: EEXIST means the same bytes are already stored.
  */
 export class FsBlobStore implements BlobStore {
+  readonly largeReads = 'reader';
   readonly blobsDir: string;
   readonly tempDir: string;
   readonly #descriptors = new DescriptorCache();

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
 import type { BlobStore } from '../../cas/blob-store.js';
 import type { Digest } from '../../digest.js';
 import { RegistryError } from '../../errors.js';
@@ -131,6 +132,8 @@ export class Downloads {
     parts: ({ head: Buffer; range: ByteRange } | ByteRange)[],
     tail?: Buffer,
   ): Promise<number> {
+    const only = parts.length === 1 && tail === undefined ? parts[0] : undefined;
+    if (this.store.largeReads === 'stream' && only !== undefined && !('head' in only)) return this.#pipeRange(res, plan, digest, only);
     const reader = await this.store.reader(digest);
     res.writeHead(plan.status, plan.headers);
     this.#bodiesInFlight++;
@@ -148,6 +151,31 @@ export class Downloads {
     } finally {
       this.#bodiesInFlight--;
       reader.close();
+    }
+    return plan.status;
+  }
+
+  /**
+   * Sends one range of a blob as a stream from the store, piped with back-pressure (stores
+   * whose `largeReads` are streams). The stream is opened before the status goes out; a
+   * client that goes away destroys it (releasing the store's connection), and a blob that
+   * ends early cuts the connection, as with positional reads.
+   */
+  async #pipeRange(res: ServerResponse, plan: { status: 200 | 206; headers: Record<string, string> }, digest: Digest, range: ByteRange): Promise<number> {
+    const stream = await this.store.open(digest, range, { chunkSize: this.#chunkSize() });
+    res.writeHead(plan.status, plan.headers);
+    this.#bodiesInFlight++;
+    let sent = 0;
+    try {
+      const piped = pipeline(stream, res);
+      // Counted beside the pipe, attached in the same tick (no chunk flows before both are on).
+      stream.on('data', (chunk: Buffer) => (sent += chunk.length));
+      await piped;
+      if (sent !== range.end - range.start + 1) res.destroy(new RegistryError('BLOB_TRUNCATED', 'the stored blob is shorter than its recorded size; run fsck'));
+    } catch (error) {
+      res.destroy(error as Error);
+    } finally {
+      this.#bodiesInFlight--;
     }
     return plan.status;
   }

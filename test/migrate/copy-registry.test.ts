@@ -10,7 +10,7 @@ import type { VersionOutcome } from '../../src/migrate/copy-version.js';
 import { s3Store } from '../helpers/ceph.js';
 import { firmwareBytes, sha256 } from '../helpers/fixtures.js';
 import { freshDatabase, privatePostgres } from '../helpers/postgres.js';
-import { STORES, storeTest, titled, type Register, type StoreKind } from '../helpers/stores.js';
+import { STORES, storeTest, type Register, type StoreKind } from '../helpers/stores.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { clusterTest } from './cluster-test.js';
 import { allRecords, flipByte, openLocal, publishAll, readBlob, releases, storedDigests, type LocalRegistry } from './local-registry.js';
@@ -26,8 +26,9 @@ function targetTest(kind: TargetKind): Register {
   return kind === 'postgres' ? clusterTest : storeTest(kind);
 }
 
+/** The target in the title: the embedded index beside the folder or beside S3, or PostgreSQL beside S3. */
 function targetTitle(kind: TargetKind, title: string): string {
-  return kind === 'postgres' ? `${title} [postgres+s3]` : titled(kind, title);
+  return `${title} [${kind === 'postgres' ? 'postgresql+s3' : kind === 's3' ? 'embedded+s3' : 'embedded+fs'}]`;
 }
 
 /** An empty target of the given kind, closed when the test ends. */
@@ -168,7 +169,7 @@ storeTest('fs')('copy: a target that goes away stops the copy once the work in f
   t.is((await reopened.list()).length, outcomes.length);
 });
 
-clusterTest('copy: a database that is away when the copy begins is waited for, and the copy completes [postgres+s3]', async (t) => {
+clusterTest('copy: a database that is away when the copy begins is waited for, and the copy completes [postgresql+s3]', async (t) => {
   const source = await sourceWithReleases(t);
   const server = await privatePostgres(t);
   const index = await PostgresIndex.open(await freshDatabase(server));

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Digest } from '../../digest.js';
 import type { FirmwareRecord, ListFilter } from '../firmware-index.js';
 
@@ -5,12 +6,22 @@ type FirstPublished = { size: number; createdAt: string } | undefined;
 
 interface Entry {
   value: unknown;
+  /** When it was read (performance.now()): an absence is trusted only briefly (see `find`). */
+  at?: number;
   /** The name a list was filtered by, when it was: other names' changes leave it alone. */
   name?: string | undefined;
 }
 
 /** A list longer than this is answered from the database every time: it would crowd the cache out. */
 const MAX_CACHED_LIST = 1000;
+/**
+ * How long "no such version" is answered from memory. A version that appears is announced to
+ * every instance, but should a notice be lost where the counter cannot tell (a poll that
+ * fails under load), a remembered absence would hide a published version until the next
+ * change. Absences are cheap to ask again and worthless while the database is away (there is
+ * nothing to download), so they are trusted for well under the one second instances promise.
+ */
+const ABSENCE_TRUSTED_MS = 250;
 /** Changes remembered to judge reads in flight; a read older than all of them is not kept. */
 const RECENT_CHANGES = 256;
 
@@ -52,11 +63,17 @@ export class ReadCache {
   }
 
   find(name: string, version: string): { value: FirmwareRecord | undefined } | undefined {
-    return this.#get(findKey(name, version)) as { value: FirmwareRecord | undefined } | undefined;
+    const key = findKey(name, version);
+    const entry = this.#get(key);
+    if (entry?.value === undefined && entry?.at !== undefined && performance.now() - entry.at > ABSENCE_TRUSTED_MS) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    return entry as { value: FirmwareRecord | undefined } | undefined;
   }
 
   keepFind(epoch: number, name: string, version: string, record: FirmwareRecord | undefined): void {
-    this.#set(epoch, findKey(name, version), { value: record });
+    this.#set(epoch, findKey(name, version), record === undefined ? { value: record, at: performance.now() } : { value: record });
   }
 
   list(filter: ListFilter, limit: number | undefined): FirmwareRecord[] | undefined {

@@ -42,7 +42,8 @@ test('read cache: "no such version" is trusted only briefly; a version found sta
   const cache = new ReadCache(100);
   cache.keepFind(cache.epoch, 'base', '1.0.0', undefined);
   cache.keepFind(cache.epoch, 'base', '2.0.0', record('base', '2.0.0'));
-  t.deepEqual(cache.find('base', '1.0.0'), { value: undefined }, 'answered from memory at first');
+  t.like(cache.find('base', '1.0.0'), { value: undefined }, 'answered from memory at first');
+  t.not(cache.find('base', '1.0.0'), undefined);
   // The absence expires on its own (a notice lost where the counter cannot tell must not hide
   // a published version for long): wait for that, however long the machine takes.
   while (cache.find('base', '1.0.0') !== undefined) await new Promise((resolve) => setTimeout(resolve, 20));

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
@@ -8,8 +8,10 @@ import { goRegistry, isoFromSqlite, type GoFirmware, type GoRegistry } from './h
 import { startRegistry, type TestRegistry } from './helpers/registry-server.js';
 import { pathWithCli } from './helpers/cli-on-path.js';
 import { readmeLine } from './helpers/readme.js';
+import { BIN } from './helpers/child-server.js';
 import { cli } from './helpers/run-cli.js';
 import { tempDir } from './helpers/temp-dir.js';
+import { waitFor } from './helpers/wait-for.js';
 
 interface Listed {
   name: string;
@@ -196,4 +198,39 @@ test.serial("import-go: the README's commands run as written in the Go registry'
   t.is(local.status, 0, local.stdout + local.stderr);
   t.regex(local.stdout, /: 4 imported, 0 already present, 0 in conflict, 0 skipped$/m);
   await assertImported(t, await startRegistry(t, {}, home), go, GOOD);
+});
+
+test.serial('import-go: killed with kill -9 midway, a second run imports the rest, nothing twice', async (t) => {
+  const rows: GoFirmware[] = Array.from({ length: 150 }, (_, i) => ({
+    name: 'fleet',
+    version: `1.0.${i}`,
+    labels: `{"build":"${i}"}`,
+    createdAt: `2024-01-01 00:${String(Math.floor(i / 60)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}`,
+    bytes: firmwareBytes(40_000),
+  }));
+  const go = await goRegistry(t, rows);
+  const registry = await startRegistry(t);
+  const args = ['import-go', '--dir', go.dir, '--db', go.db, '--url', registry.url];
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: 'ignore' });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  t.teardown(() => void child.kill('SIGKILL'));
+  // Killed once some versions are in: wait for that, however long the machine takes.
+  await waitFor(async () => (await registry.get('/firmware?name=fleet')).json<Listed[]>().length >= 5);
+  child.kill('SIGKILL');
+  await exited;
+  const before = (await registry.get('/firmware?name=fleet')).json<Listed[]>().length;
+  t.true(before < rows.length, `the import was cut off midway (${before} of ${rows.length} in)`);
+
+  const resumed = await cli(args);
+  t.is(resumed.code, 0, resumed.stdout + resumed.stderr);
+  // A publish whose body was all sent when the client died may still be finishing: it counts
+  // as present, so the split is read from the summary; together they are every version.
+  const summary = /^import-go: 150 versions in the Go registry: (\d+) imported, (\d+) already present, 0 in conflict, 0 skipped$/m.exec(resumed.stdout);
+  t.truthy(summary, resumed.stdout);
+  const [imported, present] = [Number(summary?.[1]), Number(summary?.[2])];
+  t.is(imported + present, rows.length);
+  t.true(present >= before && imported > 0, `${present} present, ${before} in at the kill`);
+  await assertImported(t, registry, go, rows);
+  t.is((await registry.get('/firmware?name=fleet')).json<Listed[]>().length, rows.length, 'each version once');
+  t.log(`${before} versions in when the import was killed; the second run imported the other ${imported}`);
 });

@@ -157,6 +157,23 @@ rgw enable lc threads = false
 EOF
 }
 
+# Starts radosgw on $rgw_port and waits until it answers S3 there; false (radosgw stopped)
+# when it could not bind the port.
+start_rgw() {
+  radosgw -c "$conf" -n client.rgw.0 2>>"$dir/log/stderr.log"
+  deadline=$(($(date +%s) + TIMEOUT))
+  while :; do
+    if grep -qF "failed to bind address 127.0.0.1:$rgw_port" "$dir/log/client.rgw.0.log" 2>/dev/null; then
+      stop_daemon client.rgw.0
+      rm -f "$dir/run/client.rgw.0.pid"
+      return 1
+    fi
+    if rgw_pid=$(our_pid client.rgw.0) && s3_answers_from "$rgw_port" "$rgw_pid" >/dev/null 2>&1; then return 0; fi
+    [ "$(date +%s)" -lt "$deadline" ] || fail "radosgw did not answer S3 on 127.0.0.1:$rgw_port within ${TIMEOUT}s; logs in $dir/log"
+    sleep 0.05
+  done
+}
+
 start() {
   for tool in ceph ceph-mon ceph-osd radosgw radosgw-admin monmaptool uuidgen "$PYTHON"; do
     command -v "$tool" >/dev/null 2>&1 || fail "$tool is missing; run scripts/install-test-deps.sh"
@@ -196,11 +213,16 @@ start() {
     done
   } | ceph_cli >"$dir/log/pools.log" 2>&1 || fail "creating RGW's pools failed: $(tail -n 3 "$dir/log/pools.log")"
 
-  # 4. radosgw, and its user.
-  radosgw -c "$conf" -n client.rgw.0 2>>"$dir/log/stderr.log"
-  wait_until "radosgw writing its pid file" our_pid client.rgw.0
-  rgw_pid=$(our_pid client.rgw.0)
-  wait_until "radosgw answering S3 on 127.0.0.1:$rgw_port" s3_answers_from "$rgw_port" "$rgw_pid"
+  # 4. radosgw, and its user. Its port was free when chosen, seconds ago; on a busy machine
+  # another process's connection may have taken it since ("failed to bind address"): then
+  # radosgw starts again on another free port.
+  for attempt in 1 2 3 4 5; do
+    if start_rgw; then break; fi
+    [ "$attempt" -lt 5 ] || fail "radosgw could not listen on a free port in 5 tries; logs in $dir/log"
+    set -- $(free_ports)
+    rgw_port=$1
+    sed -i "s|^rgw frontends = beast endpoint=127.0.0.1:[0-9]*|rgw frontends = beast endpoint=127.0.0.1:$rgw_port|" "$conf"
+  done
   radosgw-admin -c "$conf" user create --uid=spore-test --display-name="SPORE tests" \
     --access-key="$ACCESS_KEY" --secret-key="$SECRET_KEY" >"$dir/log/user.json" 2>>"$dir/log/stderr.log"
 

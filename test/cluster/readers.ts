@@ -26,7 +26,7 @@ export async function downloader(traffic: Traffic): Promise<void> {
     if (!answered(outcome)) {
       traffic.ledger.unexpected('download', outcome);
     } else if (outcome.status === 404 && outcome.code === 'NOT_FOUND') {
-      if (!Releases.mayMiss(release, outcome.startedAt)) traffic.ledger.fail(`acknowledged ${where}: 404 ${outcome.startedAt - release.ackAt} ms after the acknowledgement`);
+      if (!Releases.mayMiss(release, outcome.startedAt)) traffic.ledger.late(`acknowledged ${where}: 404 ${outcome.startedAt - release.ackAt} ms after the acknowledgement`);
     } else if (outcome.status === 200 || outcome.status === 206) {
       const expected = outcome.status === 206 ? release.bytes.subarray(first, last + 1) : release.bytes;
       if (!outcome.body.equals(expected) || outcome.headers.etag !== `"${release.digest}"`) traffic.ledger.fail(`${where}: wrong bytes (${outcome.status}, ${outcome.headers['content-range'] ?? 'whole'})`);

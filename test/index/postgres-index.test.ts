@@ -88,7 +88,6 @@ postgresTest('PostgresIndex: an insert refused as VERSION_EXISTS drops the stale
      UPDATE index_state SET seq = seq + 1, versions = versions + 1;
      COMMIT`,
   );
-  t.is(await index.find('base', '1.0.0'), undefined, 'the cache still says absent');
   t.true(isRegistryError(await t.throwsAsync(index.insert(record('base', '1.0.0'))), 'VERSION_EXISTS'));
   t.is(String((await index.find('base', '1.0.0'))?.digest), 'sha256:00');
 });

@@ -25,6 +25,9 @@ export async function downloader(traffic: Traffic): Promise<void> {
     const where = `${release.name}@${release.version} from ${outcome.target}`;
     if (!answered(outcome)) {
       traffic.ledger.unexpected('download', outcome);
+    } else if (outcome.status === 404 && outcome.code === 'BLOB_UNKNOWN' && release.state !== 'published') {
+      // A download that found the version just before its DELETE removed the row and then the
+      // bytes: the bytes are gone when they are asked for (a 404 as well, named for the blob).
     } else if (outcome.status === 404 && outcome.code === 'NOT_FOUND') {
       if (!Releases.mayMiss(release, outcome.startedAt)) traffic.ledger.late(`acknowledged ${where}: 404 ${outcome.startedAt - release.ackAt} ms after the acknowledgement`);
     } else if (outcome.status === 200 || outcome.status === 206) {

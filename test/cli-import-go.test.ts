@@ -12,15 +12,10 @@ import { BIN } from './helpers/child-server.js';
 import { cli } from './helpers/run-cli.js';
 import { tempDir } from './helpers/temp-dir.js';
 import { waitFor } from './helpers/wait-for.js';
+import type { RecordJson } from '../src/http/record-json.js';
 
-interface Listed {
-  name: string;
-  version: string;
-  size: number;
-  sha256: string;
-  labels: Record<string, string>;
-  created_at: string;
-}
+/** A version as `GET /firmware` lists it. */
+type Listed = RecordJson;
 
 const shared = firmwareBytes(70_000);
 

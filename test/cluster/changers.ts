@@ -29,7 +29,7 @@ export async function relabeler(traffic: Traffic): Promise<void> {
     } else if (outcome.status === 200 && isDeepStrictEqual(jsonOf<{ labels: unknown }>(outcome)?.labels, labels)) {
       release.labels = [labels];
     } else if (outcome.code === 'NOT_FOUND' && !Releases.mayMiss(release, outcome.startedAt)) {
-      traffic.ledger.late(`relabel of ${release.name}@${release.version}: 404 ${outcome.startedAt - release.ackAt} ms after the acknowledgement`);
+      traffic.ledger.fail(`relabel of ${release.name}@${release.version}: 404 ${outcome.startedAt - release.ackAt} ms after the acknowledgement`);
     } else if (outcome.code !== 'NOT_FOUND') {
       traffic.ledger.unexpected('relabel', outcome);
     }
@@ -44,7 +44,7 @@ export async function relabeler(traffic: Traffic): Promise<void> {
  */
 export async function deleter(traffic: Traffic): Promise<void> {
   while (traffic.running()) {
-    const release = traffic.releases.pick((candidate) => candidate.name === FIRMWARE && deletable(candidate.version));
+    const release = traffic.releases.pick((candidate) => candidate.name === FIRMWARE && deletable(candidate.version) && candidate.measuring !== true);
     if (!release) {
       await breathe(100);
       continue;

@@ -37,6 +37,6 @@ export async function measurePropagation(traffic: Traffic, kind: 'publish' | 'de
   const late = seen.filter(({ staleSentAfter }) => staleSentAfter > PROPAGATION_MS);
   if (late.length > 0) {
     const when = new Date(ackAt).toISOString().slice(11, 23);
-    (kind === 'publish' ? traffic.ledger.late.bind(traffic.ledger) : traffic.ledger.fail.bind(traffic.ledger))(`${kind} of ${name}@${version} acknowledged by ${targetName(ack.by)} at ${when}: answered ${stale} to a request sent ${late.map(({ instance, staleSentAfter }) => `${staleSentAfter} ms later to instance ${instance}`).join(', ')}`);
+    traffic.ledger.fail(`${kind} of ${name}@${version} acknowledged by ${targetName(ack.by)} at ${when}: answered ${stale} to a request sent ${late.map(({ instance, staleSentAfter }) => `${staleSentAfter} ms later to instance ${instance}`).join(', ')}`);
   }
 }

@@ -34,7 +34,11 @@ export async function publisher(traffic: Traffic): Promise<void> {
     const { answer, failedBefore } = await untilAnswered(traffic, 'publish', (target) => publish(traffic, 'publish', target, FIRMWARE, version, bytes, labels));
     if (checkPublished(traffic, answer, bytes, failedBefore ? [201, 200] : [201])) {
       const release = traffic.releases.acknowledge(FIRMWARE, version, bytes, labels);
-      if (patch % 4 === 0) await measurePropagation(traffic, 'publish', FIRMWARE, version, { at: release.ackAt, by: answer.target });
+      if (patch % 4 === 0) {
+        release.measuring = true;
+        await measurePropagation(traffic, 'publish', FIRMWARE, version, { at: release.ackAt, by: answer.target });
+        release.measuring = false;
+      }
     }
     const again = Math.random() < 0.25 ? traffic.releases.pick((release) => release.name === FIRMWARE && !deletable(release.version)) : undefined;
     if (again) {

@@ -29,7 +29,7 @@ export async function downloader(traffic: Traffic): Promise<void> {
       // A download that found the version just before its DELETE removed the row and then the
       // bytes: the bytes are gone when they are asked for (a 404 as well, named for the blob).
     } else if (outcome.status === 404 && outcome.code === 'NOT_FOUND') {
-      if (!Releases.mayMiss(release, outcome.startedAt)) traffic.ledger.late(`acknowledged ${where}: 404 ${outcome.startedAt - release.ackAt} ms after the acknowledgement`);
+      if (!Releases.mayMiss(release, outcome.startedAt)) traffic.ledger.fail(`acknowledged ${where}: 404 ${outcome.startedAt - release.ackAt} ms after the acknowledgement`);
     } else if (outcome.status === 200 || outcome.status === 206) {
       const expected = outcome.status === 206 ? release.bytes.subarray(first, last + 1) : release.bytes;
       if (!outcome.body.equals(expected) || outcome.headers.etag !== `"${release.digest}"`) traffic.ledger.fail(`${where}: wrong bytes (${outcome.status}, ${outcome.headers['content-range'] ?? 'whole'})`);

@@ -12,6 +12,11 @@ export interface Release {
   /** A DELETE was sent and not yet answered; then acknowledged (204) at `deletedAt`. */
   state: 'published' | 'deleting' | 'deleted';
   deletedAt?: number;
+  /**
+   * Its propagation is being measured (propagation.ts): the deleter leaves it alone meanwhile,
+   * or the measurement would wait for a version that is, rightly, gone.
+   */
+  measuring?: boolean;
   /** The label sets it may have: the last acknowledged one, and any sent since without an answer. */
   labels: Record<string, string>[];
 }

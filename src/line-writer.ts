@@ -13,11 +13,20 @@ export class LineWriter {
   #pending: string[] = [];
   #size = 0;
   #writing = false;
+  /** Lines not kept since the last write went out: the destination was not taking them. */
+  #dropped = 0;
 
   constructor(
     private readonly fd = 1,
     private readonly batchBytes = 64 * 1024,
     flushMs = 100,
+    /**
+     * Lines waiting for a destination that stopped taking them (a pipe no one reads) are kept
+     * up to this many bytes; later ones are dropped, and counted in a line of their own once the
+     * destination takes lines again. Unbounded, a stalled log would grow the heap until the
+     * process died: a registry that cannot log must still serve.
+     */
+    private readonly maxPendingBytes = 16 * 1024 * 1024,
   ) {
     setInterval(() => this.flush(), flushMs).unref();
     process.on('beforeExit', () => this.flush());
@@ -25,6 +34,10 @@ export class LineWriter {
   }
 
   write(line: string): boolean {
+    if (this.#size + line.length > this.maxPendingBytes) {
+      this.#dropped++;
+      return false;
+    }
     this.#pending.push(line);
     this.#size += line.length;
     if (this.#size >= this.batchBytes) this.flush();
@@ -54,9 +67,18 @@ export class LineWriter {
   }
 
   #take(): string {
+    if (this.#dropped > 0) {
+      this.#pending.push(droppedLine(this.#dropped));
+      this.#dropped = 0;
+    }
     const text = this.#pending.join('');
     this.#pending = [];
     this.#size = 0;
     return text;
   }
+}
+
+/** Said where the dropped lines would have been, in the log's own format. */
+function droppedLine(count: number): string {
+  return `{"level":"warn","time":"${new Date().toISOString()}","dropped":${count},"msg":"log lines dropped: the log's destination stopped taking them"}\n`;
 }

@@ -33,13 +33,15 @@ export function downloadFastPath(downloads: Downloads, observer: Observer, optio
     // With CORS on, an answer to a request with an Origin (koa's) carries CORS headers and this
     // one does not: a shared cache must not hand this copy to a browser (RFC 9110 §12.5.5),
     // least of all on digest URLs, cached as immutable for a year.
-    const extra: Record<string, string> = options.cors ? { 'X-Request-Id': requestId, Vary: 'Origin' } : { 'X-Request-Id': requestId };
+    const extra = options.cors ? ['X-Request-Id', requestId, 'Vary', 'Origin'] : ['X-Request-Id', requestId];
     downloads.send(method, req.headers, res, representation, extra).catch((caught: unknown) => {
       const error = asRegistryError(caught, log, { method, path });
       errorCode = error.code;
       if (res.headersSent) return void res.destroy();
       const contentRange = error.details.contentRange;
-      sendError(res, error, typeof contentRange === 'string' ? { ...extra, 'Content-Range': contentRange } : extra);
+      const fields: Record<string, string> = options.cors ? { 'X-Request-Id': requestId, Vary: 'Origin' } : { 'X-Request-Id': requestId };
+      if (typeof contentRange === 'string') fields['Content-Range'] = contentRange;
+      sendError(res, error, fields);
     });
     return true;
   };

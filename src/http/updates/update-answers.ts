@@ -1,10 +1,8 @@
+import type { HeaderList } from '../header-list.js';
 import type { UpdateAnswer } from './update-answer.js';
 
 /** Request URLs remembered; past it the oldest is dropped (a miss costs one pass through koa). */
 const LIMIT = 10_000;
-
-/** Header fields in the order sent, as one flat list: name, value, name, value… */
-export type HeaderList = string[];
 
 /** What a fast-path request needs to answer exactly as koa's route did. */
 export interface RememberedAnswer {

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { observeRequest, type Observer } from '../access-log.js';
 import { noneMatch } from './update-answer.js';
-import type { HeaderList, UpdateAnswers } from './update-answers.js';
+import type { HeaderList } from '../header-list.js';
+import type { UpdateAnswers } from './update-answers.js';
 
 const ROUTE = '/updates/:name';
 const OUTCOME = () => ({ route: ROUTE });

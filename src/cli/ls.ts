@@ -1,3 +1,4 @@
+import type { RecordJson } from '../http/record-json.js';
 import { failure, type RegistryClient } from './registry-client.js';
 
 export interface LsOptions {
@@ -6,15 +7,6 @@ export interface LsOptions {
   range?: string;
   prerelease?: boolean;
   json?: boolean;
-}
-
-interface Row {
-  name: string;
-  version: string;
-  size: number;
-  sha256: string;
-  labels: Record<string, string>;
-  created_at: string;
 }
 
 /** Lists published firmware, filtered as `GET /firmware` filters, as a table (or JSON). */
@@ -26,7 +18,7 @@ export async function ls(client: RegistryClient, options: LsOptions, print: (lin
   if (options.prerelease !== undefined) query.set('prerelease', String(options.prerelease));
   const answer = await client.send({ method: 'GET', path: `/firmware?${query}` });
   if (answer.status !== 200) throw failure('ls', answer);
-  const rows = JSON.parse(answer.body.toString()) as Row[];
+  const rows = JSON.parse(answer.body.toString()) as RecordJson[];
   if (options.json) return print(JSON.stringify(rows, null, 2));
   const table = [
     ['NAME', 'VERSION', 'SIZE', 'SHA256', 'CREATED', 'LABELS'],

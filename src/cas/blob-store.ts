@@ -49,6 +49,13 @@ export interface BlobStore {
   read(digest: Digest, range: ByteRange): Promise<Buffer>;
 
   /**
+   * The bytes of `range` when the store holds them in memory now (a cache in front of a
+   * store), at once and without any I/O; `undefined` when they would have to be read. The
+   * buffer may be the store's own: never write to it. Stores without memory do not have it.
+   */
+  readHeld?(digest: Digest, range: ByteRange): Buffer | undefined;
+
+  /**
    * Opens a blob for reads at any position into buffers the caller owns (and may reuse), for
    * sending large bodies without a fresh buffer per chunk. Close the reader when done.
    * Rejects with BLOB_UNKNOWN when the blob is absent.

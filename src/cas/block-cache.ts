@@ -22,12 +22,8 @@ export class BlockCache {
   }
 
   get(key: string, load: () => Promise<Buffer>): Promise<Buffer> {
-    const hit = this.#blocks.get(key);
-    if (hit) {
-      this.#blocks.delete(key);
-      this.#blocks.set(key, hit);
-      return Promise.resolve(hit);
-    }
+    const hit = this.peek(key);
+    if (hit) return Promise.resolve(hit);
     const loading = this.#loading.get(key);
     if (loading) return loading;
     const generation = this.#generation;
@@ -44,6 +40,16 @@ export class BlockCache {
     );
     this.#loading.set(key, loaded);
     return loaded;
+  }
+
+  /** The block kept under `key` (now the most recently used), or `undefined`: no load, no wait. */
+  peek(key: string): Buffer | undefined {
+    const hit = this.#blocks.get(key);
+    if (hit) {
+      this.#blocks.delete(key);
+      this.#blocks.set(key, hit);
+    }
+    return hit;
   }
 
   /** Forgets every block whose key starts with `prefix`, and every load of one under way. */

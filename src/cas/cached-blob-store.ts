@@ -70,6 +70,29 @@ export class CachedBlobStore implements BlobStore {
     return out;
   }
 
+  /**
+   * The bytes of a small range when every block of it is held: the block's own memory when the
+   * range lies in one block (no copy: blocks are never written to), else a copy.
+   */
+  readHeld(digest: Digest, range: ByteRange): Buffer | undefined {
+    const size = this.#sizes.get(digest);
+    if (size === undefined || range.end >= size || range.end - range.start + 1 > MAX_CACHED_READ) return undefined;
+    const first = Math.floor(range.start / BLOCK_SIZE);
+    const last = Math.floor(range.end / BLOCK_SIZE);
+    if (first === last) {
+      const offset = first * BLOCK_SIZE;
+      return this.#blocks.peek(`${digest}/${first}`)?.subarray(range.start - offset, range.end - offset + 1);
+    }
+    const blocks: Buffer[] = [];
+    for (let index = first; index <= last; index++) {
+      const block = this.#blocks.peek(`${digest}/${index}`);
+      if (!block) return undefined;
+      blocks.push(block);
+    }
+    const skip = range.start - first * BLOCK_SIZE;
+    return Buffer.concat(blocks).subarray(skip, skip + range.end - range.start + 1);
+  }
+
   async reader(digest: Digest): Promise<BlobReader> {
     const size = await this.#size(digest);
     if (size > MAX_CACHED_READ) return this.inner.reader(digest);

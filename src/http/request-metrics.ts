@@ -36,22 +36,17 @@ export class RequestMetrics {
   readonly #requests = new Map<string, Requests>();
   readonly #durations = new Map<string, Durations>();
   readonly #bytes = new Map<string, { labels: string; total: number }>();
+  #last: { method: string; route: string; status: number | 'aborted'; requests: Requests; durations: Durations } | undefined;
 
   observe({ method, route, status, bytes, seconds }: RequestObservation): void {
-    const requestKey = `${method} ${route} ${status}`;
-    let requests = this.#requests.get(requestKey);
-    if (!requests) {
-      requests = { labels: labels({ method, route, status: String(status) }), count: 0 };
-      this.#requests.set(requestKey, requests);
+    // Under load most requests are of the kind just counted: then no key is made or looked up.
+    let last = this.#last;
+    if (last === undefined || last.method !== method || last.route !== route || last.status !== status) {
+      last = this.#last = { method, route, status, requests: this.#requestsOf(method, route, status), durations: this.#durationsOf(method, route) };
     }
+    const { requests, durations } = last;
     requests.count++;
 
-    const durationKey = `${method} ${route}`;
-    let durations = this.#durations.get(durationKey);
-    if (!durations) {
-      durations = { labels: labels({ method, route }), buckets: BUCKETS.map(() => 0), sum: 0, count: 0 };
-      this.#durations.set(durationKey, durations);
-    }
     for (let i = 0; i < BUCKETS.length; i++) {
       if (seconds <= (BUCKETS[i] as number)) {
         durations.buckets[i] = (durations.buckets[i] as number) + 1;
@@ -69,6 +64,26 @@ export class RequestMetrics {
       }
       served.total += bytes;
     }
+  }
+
+  #requestsOf(method: string, route: string, status: number | 'aborted'): Requests {
+    const key = `${method} ${route} ${status}`;
+    let requests = this.#requests.get(key);
+    if (!requests) {
+      requests = { labels: labels({ method, route, status: String(status) }), count: 0 };
+      this.#requests.set(key, requests);
+    }
+    return requests;
+  }
+
+  #durationsOf(method: string, route: string): Durations {
+    const key = `${method} ${route}`;
+    let durations = this.#durations.get(key);
+    if (!durations) {
+      durations = { labels: labels({ method, route }), buckets: BUCKETS.map(() => 0), sum: 0, count: 0 };
+      this.#durations.set(key, durations);
+    }
+    return durations;
   }
 
   /** The metrics in the Prometheus text exposition format. */

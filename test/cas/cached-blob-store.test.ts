@@ -85,6 +85,25 @@ test('CachedBlobStore: a range across blocks, and a whole small blob by reader, 
   reader.close();
 });
 
+test('CachedBlobStore: readHeld gives held bytes at once, nothing it would have to read, and nothing deleted', async (t) => {
+  const { inner, reads } = await countedStore(t);
+  const store = new CachedBlobStore(inner, 1 << 20);
+  const bytes = firmwareBytes(3 * BLOCK_SIZE);
+  const { digest } = await store.put(Readable.from([bytes]));
+  const tail = { start: bytes.length - 4096, end: bytes.length - 1 };
+  t.is(store.readHeld(digest, tail), undefined, 'not read yet');
+  await store.read(digest, tail);
+  t.true(store.readHeld(digest, tail)?.equals(bytes.subarray(tail.start)));
+  const across = { start: 2 * BLOCK_SIZE - 10, end: 2 * BLOCK_SIZE + 9 };
+  t.is(store.readHeld(digest, across), undefined, 'one of its blocks is not held');
+  await store.read(digest, across);
+  t.true(store.readHeld(digest, across)?.equals(bytes.subarray(across.start, across.end + 1)));
+  t.is(store.readHeld(digest, { start: 0, end: bytes.length }), undefined, 'past the end');
+  t.is(reads(), 2, 'readHeld never reads');
+  await store.delete(digest);
+  t.is(store.readHeld(digest, tail), undefined);
+});
+
 test('CachedBlobStore: a returned buffer is the caller’s; changing it changes nothing cached', async (t) => {
   const { inner } = await countedStore(t);
   const store = new CachedBlobStore(inner, 1 << 20);

@@ -211,6 +211,32 @@ both('If-None-Match that matches, together with Range, is 304', async (t, get, p
   t.is(answer.body.length, 0);
 });
 
+both('answered again from memory (a 304, a small range of held bytes, errors): the same answer, with its own log line', async (t, get, p) => {
+  const route = (await get({ 'X-Request-Id': 'first' }), p.registry.logs.find((line) => line.req_id === 'first')?.route);
+  const tail = { Range: `bytes=${SIZE - 4096}-${SIZE - 1}` };
+  const first = await get(tail);
+  const again = await get({ ...tail, 'X-Request-Id': 'held-range' });
+  t.is(again.status, 206);
+  t.true(again.body.equals(p.bytes.subarray(SIZE - 4096)));
+  const { date: _date, 'x-request-id': _id, ...fields } = again.headers;
+  const { date: _firstDate, 'x-request-id': _firstId, ...firstFields } = first.headers;
+  t.deepEqual(fields, firstFields);
+  t.is((await get({ 'If-None-Match': p.etag, 'X-Request-Id': 'held-304' })).status, 304);
+  t.is((await get({ 'X-Request-Id': 'held-head' }, 'HEAD')).status, 200);
+  assertError(t, await get({ 'If-Match': '"other"', 'X-Request-Id': 'held-412' }), 412, 'PRECONDITION_FAILED');
+  const unsatisfiable = await get({ Range: `bytes=${SIZE}-`, 'X-Request-Id': 'held-416' });
+  assertError(t, unsatisfiable, 416, 'RANGE_NOT_SATISFIABLE');
+  t.is(unsatisfiable.headers['content-range'], `bytes */${SIZE}`);
+  const ids = ['held-range', 'held-304', 'held-head', 'held-412', 'held-416'];
+  await waitFor(() => ids.every((id) => p.registry.logs.some((line) => line.req_id === id)));
+  const line = (id: string) => p.registry.logs.find((entry) => entry.req_id === id);
+  t.like(line('held-range'), { route, method: 'GET', status: 206, bytes: 4096, msg: 'request' });
+  t.like(line('held-304'), { route, status: 304, bytes: 0 });
+  t.like(line('held-head'), { route, method: 'HEAD', status: 200, bytes: 0 });
+  t.like(line('held-412'), { route, status: 412, code: 'PRECONDITION_FAILED' });
+  t.like(line('held-416'), { route, status: 416, code: 'RANGE_NOT_SATISFIABLE' });
+});
+
 for (const store of STORES) {
   storeTest(store)(titled(store, 'download: unknown names, versions and digests are 404; a malformed digest is 400; other methods 405'), async (t) => {
     const { registry, bytes } = await publishOne(t, await storeEnv(store));

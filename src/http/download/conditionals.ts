@@ -35,7 +35,9 @@ export function evaluateConditionals(headers: ConditionalHeaders, current: Valid
 
   if (headers.ifNoneMatch !== undefined) {
     // An If-None-Match that does not parse matches nothing; If-Modified-Since still stays ignored.
-    if (listMatches(parseEntityTagList(headers.ifNoneMatch), current.etag, weakMatch)) return 'not-modified';
+    // The ETag sent back as it was given (what clients do) matches without parsing (our tags,
+    // digests, hold no comma: the field is that one tag).
+    if (headers.ifNoneMatch === current.etag.opaque || listMatches(parseEntityTagList(headers.ifNoneMatch), current.etag, weakMatch)) return 'not-modified';
   } else if (headers.ifModifiedSince !== undefined) {
     const date = parseHttpDate(headers.ifModifiedSince);
     if (date !== undefined && current.lastModified <= date) return 'not-modified';

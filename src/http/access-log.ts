@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context, Next } from 'koa';
 import type { Logger } from '../log.js';
 import type { Metrics } from './metrics.js';
+import { RequestIds } from './request-id.js';
 
 export interface Observer {
   log: Logger;
@@ -13,6 +13,7 @@ export interface Observer {
 
 /** A client's own request id is kept when it is a plain token; anything else is replaced. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const ids = new RequestIds();
 
 /** What is taken of a request when it arrives: its id, its client's address and the time. */
 export interface RequestStart {
@@ -46,7 +47,7 @@ export function startRequest(observer: Observer, req: IncomingMessage): RequestS
   // Read now: once a client has gone, its socket no longer knows the address.
   const ip = clientAddress(req, observer.trustProxy);
   const given = req.headers['x-request-id'];
-  return { requestId: typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID(), ip, started };
+  return { requestId: typeof given === 'string' && REQUEST_ID.test(given) ? given : ids.next(), ip, started };
 }
 
 /** The log line and metrics of an answer that is out (or of a client gone before it). */

@@ -147,15 +147,26 @@ export async function benchPolling(tools: PollingTools, registry: Server, home: 
  * How `a` compares with `b` in `key`: the ratio of each round's pair (measured one after the
  * other, so the machine's drift over a run cancels), their median and their range.
  */
-export function pairedRatio(a: Measured, b: Measured, key: 'rate' | 'perCpu' | 'p99'): { median: number; low: number; high: number } {
-  const ratios = a.rounds.map((round, i) => round[key] / (b.rounds[i]?.[key] ?? NaN)).sort((x, y) => x - y);
-  const middle = Math.floor(ratios.length / 2);
-  const median = ratios.length % 2 === 1 ? (ratios[middle] as number) : ((ratios[middle - 1] as number) + (ratios[middle] as number)) / 2;
-  return { median, low: ratios[0] as number, high: ratios.at(-1) as number };
+export function pairedRatio(a: Measured, b: Measured, key: 'rate' | 'perCpu' | 'p99'): Spread {
+  return spreadOf(a.rounds.map((round, i) => round[key] / (b.rounds[i]?.[key] ?? NaN)));
+}
+
+/** Ratios of several rounds: their median and their range. */
+export interface Spread {
+  median: number;
+  low: number;
+  high: number;
+}
+
+function spreadOf(ratios: number[]): Spread {
+  const sorted = [...ratios].sort((x, y) => x - y);
+  const middle = Math.floor(sorted.length / 2);
+  const median = sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  return { median, low: sorted[0] as number, high: sorted.at(-1) as number };
 }
 
 /** `0.66× (0.58–0.71)`: the median of the rounds' ratios, and their range. */
-export function formatRatio({ median, low, high }: { median: number; low: number; high: number }, digits = 2): string {
+export function formatRatio({ median, low, high }: Spread, digits = 2): string {
   return `${median.toFixed(digits)}× (${low.toFixed(digits)}–${high.toFixed(digits)})`;
 }
 
@@ -165,7 +176,7 @@ export function formatRatio({ median, low, high }: { median: number; low: number
  * shared with other work) then weighs on both alike. Rates and latencies are not taken from
  * these rounds: each server has half the machine in them.
  */
-export async function sideBySide(tools: PollingTools, a: Target, b: Target, rounds: number): Promise<{ median: number; low: number; high: number }> {
+export async function sideBySide(tools: PollingTools, a: Target, b: Target, rounds: number): Promise<Spread> {
   const ratios: number[] = [];
   for (let round = 0; round < rounds; round++) {
     const before = [cpuSeconds(a.pid), cpuSeconds(b.pid)] as const;
@@ -177,8 +188,7 @@ export async function sideBySide(tools: PollingTools, a: Target, b: Target, roun
     const perCpuB = resultB.requests / (cpuSeconds(b.pid) - before[1]);
     ratios.push(perCpuA / perCpuB);
   }
-  ratios.sort((x, y) => x - y);
-  return { median: tools.median(ratios), low: ratios[0] as number, high: ratios.at(-1) as number };
+  return spreadOf(ratios);
 }
 
 /** Each target once per round, in turn, `rounds` times; each one's median rate and median p99. */

@@ -78,15 +78,24 @@ export function requestAnswered(observer: Observer, req: IncomingMessage, start:
  */
 export function observeRequest(observer: Observer, req: IncomingMessage, res: ServerResponse, outcome: () => { route: string; code?: string | undefined }): string {
   const start = startRequest(observer, req);
+  answeredOnClose(observer, req, res, start, outcome);
+  return start.requestId;
+}
+
+/** Logs a started request when its response closes: the answer out, or the client gone. */
+export function answeredOnClose(observer: Observer, req: IncomingMessage, res: ServerResponse, start: RequestStart, outcome: () => { route: string; code?: string | undefined }): void {
   res.once('close', () => {
     const { route, code } = outcome();
-    // A HEAD answer states the Content-Length of the GET it stands for, and sends no body.
-    const bytes = res.writableEnded ? (req.method === 'HEAD' ? 0 : sentContentLength(res)) : undefined;
     // A client gone before any answer went out (an aborted upload) has no status: koa's
     // default 404 would be a lie in the log and in the metrics.
-    requestAnswered(observer, req, start, { route, status: res.headersSent ? res.statusCode : undefined, bytes, code });
+    const status = res.headersSent ? res.statusCode : undefined;
+    requestAnswered(observer, req, start, { route, status, bytes: res.writableEnded ? sentBodyBytes(req.method, res) : undefined, code });
   });
-  return start.requestId;
+}
+
+/** Body bytes of an answer that is out: a HEAD states the Content-Length of its GET and sends none; a 304 sends none. */
+export function sentBodyBytes(method: string | undefined, res: ServerResponse): number {
+  return method === 'HEAD' || res.statusCode === 304 ? 0 : sentContentLength(res);
 }
 
 export function accessLog(observer: Observer) {
@@ -115,7 +124,7 @@ function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
  * every header to writeHead at once (cheaper: see Downloads.send), and then only the header
  * block node:http wrote keeps it.
  */
-export function sentContentLength(res: ServerResponse): number {
+function sentContentLength(res: ServerResponse): number {
   const set = res.getHeader('Content-Length');
   if (set !== undefined) return Number(set);
   const head = (res as ServerResponse & { _header?: string | null })._header;

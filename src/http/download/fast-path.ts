@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { requestAnswered, sentContentLength, startRequest, type Observer } from '../access-log.js';
+import { answeredOnClose, requestAnswered, sentBodyBytes, startRequest, type Observer } from '../access-log.js';
 import { asRegistryError, sendError } from '../error-response.js';
 import type { RegistryError } from '../../errors.js';
 import type { HeaderList } from '../header-list.js';
@@ -40,23 +40,16 @@ export function downloadFastPath(downloads: Downloads, observer: Observer, optio
     // closes (a body sent, or the client gone).
     try {
       const sent = downloads.send(method, req.headers, res, representation, extra);
-      if (typeof sent === 'number') return requestAnswered(observer, req, start, { route, status: sent, bytes: bodyBytes(method, res) }), true;
+      if (typeof sent === 'number') return requestAnswered(observer, req, start, { route, status: sent, bytes: sentBodyBytes(method, res) }), true;
       let code: string | undefined;
-      res.once('close', () =>
-        requestAnswered(observer, req, start, { route, status: res.headersSent ? res.statusCode : undefined, bytes: res.writableEnded ? bodyBytes(method, res) : undefined, code }),
-      );
+      answeredOnClose(observer, req, res, start, () => ({ route, code }));
       sent.catch((caught: unknown) => (code = answerError(res, asRegistryError(caught, log, { method, path }), extra)));
     } catch (caught) {
       const code = answerError(res, asRegistryError(caught, log, { method, path }), extra);
-      requestAnswered(observer, req, start, { route, status: res.statusCode, bytes: bodyBytes(method, res), code });
+      requestAnswered(observer, req, start, { route, status: res.statusCode, bytes: sentBodyBytes(method, res), code });
     }
     return true;
   };
-}
-
-/** Body bytes sent: a HEAD answer states the Content-Length of the GET it stands for, and sends none. */
-function bodyBytes(method: string, res: ServerResponse): number {
-  return method === 'HEAD' || res.statusCode === 304 ? 0 : sentContentLength(res);
 }
 
 /** An error before the answer went out is answered; after, the connection is cut. Returns its code. */

@@ -1,27 +1,39 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 
+/** One answer the bare server gives: the registry's own, as it went out. */
+export interface RecordedAnswer {
+  status: number;
+  /** Header fields as a flat list, X-Request-Id first; node:http adds Date and Connection. */
+  headers: string[];
+  /** The body, base64. */
+  body: string;
+}
+
 /**
- * The floor under any node:http server on this machine: plain node:http answering the same
- * bytes and headers as the registry's update check, with nothing else (no routing, no log
- * line, no metrics). The bench measures it beside the registry and nginx, so a ratio the
- * registry misses can be split into what node:http itself costs and what the registry adds.
+ * The floor under any node:http server on this machine: plain node:http giving the registry's
+ * answers (recorded by polling.ts: the same status, header fields and body bytes, an id of the
+ * same length) with nothing else — no routing, no index, no log line, no metrics. It reads the
+ * request's header fields, as any server that answers conditionals must. The bench measures it
+ * beside the registry and nginx, so a ratio the registry misses splits into what node:http
+ * itself costs here and what the registry adds.
  *
- *   GET /200   BODY_FILE as application/json, with ETAG; 304 when If-None-Match is ETAG
- *   GET /204   204 No Content
+ *   GET /<n>   the n-th answer of ANSWERS_FILE (a JSON list of RecordedAnswer)
  *
  * Started by polling.ts as `node bare-http.js`; prints {"url":…} once it listens.
  */
-const body = readFileSync(String(process.env.BODY_FILE));
-const etag = String(process.env.ETAG);
-const ok = { 'X-Request-Id': '', 'Cache-Control': 'no-cache', ETag: etag, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(body.length) };
+const answers = (JSON.parse(readFileSync(String(process.env.ANSWERS_FILE), 'utf8')) as RecordedAnswer[]).map((answer) => ({
+  status: answer.status,
+  headers: answer.headers,
+  body: Buffer.from(answer.body, 'base64'),
+}));
 
 const server = http.createServer((req, res) => {
-  // As the registry does: an id per answer (a fixed one here; making it is the registry's cost).
-  if (req.url === '/204') return void res.writeHead(204, { 'X-Request-Id': 'bare', 'Cache-Control': 'no-cache' }).end();
-  if (req.headers['if-none-match'] === etag) return void res.writeHead(304, { 'X-Request-Id': 'bare', 'Cache-Control': 'no-cache', ETag: etag }).end();
-  ok['X-Request-Id'] = 'bare';
-  res.writeHead(200, ok).end(body);
+  const answer = answers[Number((req.url ?? '').slice(1))];
+  if (!answer || req.headers['if-none-match'] === '-' || req.headers.range === '-') return void res.writeHead(404).end();
+  res.writeHead(answer.status, answer.headers);
+  if (answer.body.length > 0) res.end(answer.body);
+  else res.end();
 });
 server.listen(0, '127.0.0.1', () => {
   const { port } = server.address() as { port: number };

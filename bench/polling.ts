@@ -5,6 +5,7 @@ import { cpuSeconds } from './cpu-time.js';
 import { findNginx, startNginx } from './nginx.js';
 import { startNodeServer, type Server } from './processes.js';
 import type { LoadGenerator } from './wrk.js';
+import type { RecordedAnswer } from './bare-http.js';
 
 const MiB = 1024 * 1024;
 /** Every row runs at this many connections: rate and p99 latency come from the same runs. */
@@ -67,9 +68,10 @@ export interface Target {
  * system time: on a shared machine, what one core does whatever runs beside it — and p99
  * latency), and the ratios the medians of each round's pair, with their range. The requests
  * per CPU second are also compared with both servers loaded at once (`sideBySide`), which
- * the machine's drift cannot tilt: the per-core figure of record. The update rows
- * are also measured against plain node:http answering the same bytes (bare-http.ts): the
- * floor for any node server.
+ * the machine's drift cannot tilt: the per-core figure of record. Every row is also measured
+ * with plain node:http giving the registry's answer, byte for byte (bare-http.ts): the floor
+ * for any node:http server, rounds alternating with the others, side by side with nginx and
+ * side by side with the registry (what the registry's routing, log line, id and metrics cost).
  */
 export async function benchPolling(tools: PollingTools, registry: Server, home: string): Promise<PollingRow[]> {
   const nginxBinary = findNginx();
@@ -101,10 +103,8 @@ export async function benchPolling(tools: PollingTools, registry: Server, home: 
   const nginxHome = path.join(home, 'polling-nginx');
   await fs.mkdir(nginxHome, { recursive: true });
   const nginx = await startNginx(nginxBinary, root, nginxHome);
-  const bareBody = path.join(files, 'bare-body.json');
-  await fs.writeFile(bareBody, answer.body);
   const etag = String(answer.headers.etag);
-  const bare = await startNodeServer(new URL('./bare-http.js', import.meta.url), [], { BODY_FILE: bareBody, ETAG: etag }, path.join(home, 'bare-http.log'));
+  let bare: Server | undefined;
   try {
     const theirs = (file: string) => `${nginx.url}/${file}`;
     const tagOf = async (url: string) => ({ 'If-None-Match': String((await get(url)).headers.etag) });
@@ -112,20 +112,28 @@ export async function benchPolling(tools: PollingTools, registry: Server, home: 
     const tail = { Range: `bytes=${16 * MiB - 4096}-${16 * MiB - 1}` };
     const ours = (url: string, headers: Record<string, string> = {}): Target => ({ url, headers, pid: registry.child.pid });
     const nginxs = (file: string, headers: Record<string, string> = {}): Target => ({ url: theirs(file), headers, pid: nginx.pid });
-    const bares = (path: string, headers: Record<string, string> = {}): Target => ({ url: `${bare.url}${path}`, headers, pid: bare.child.pid });
-    const rows: [string, Target, Target, Target?][] = [
-      [`update check 200 (${answer.body.length} B JSON)`, ours(update), nginxs('update.json'), bares('/200')],
-      ['update check 304 (If-None-Match)', ours(update, { 'If-None-Match': etag }), nginxs('update.json', await tagOf(theirs('update.json'))), bares('/200', { 'If-None-Match': etag })],
-      ['update check 204 (current)', ours(current), nginxs('empty'), bares('/204')],
+    const rows: [string, Target, Target][] = [
+      [`update check 200 (${answer.body.length} B JSON)`, ours(update), nginxs('update.json')],
+      ['update check 304 (If-None-Match)', ours(update, { 'If-None-Match': etag }), nginxs('update.json', await tagOf(theirs('update.json')))],
+      ['update check 204 (current)', ours(current), nginxs('empty')],
       [`/health (${health.body.length} B JSON)`, ours(`${registry.url}/health`), nginxs('health.json')],
       ['version URL 304 (If-None-Match)', ours(version, await tagOf(version)), nginxs('firmware.bin', await tagOf(theirs('firmware.bin')))],
       ['4 KiB range at the end of 16 MiB', ours(version, tail), nginxs('firmware.bin', tail)],
     ];
+    // node:http alone giving each row's answer as the registry gave it.
+    const answersFile = path.join(files, 'bare-answers.json');
+    await fs.writeFile(answersFile, JSON.stringify(await Promise.all(rows.map(([, target]) => recordAnswer(target)))));
+    bare = await startNodeServer(new URL('./bare-http.js', import.meta.url), [], { ANSWERS_FILE: answersFile }, path.join(home, 'bare-http.log'));
+    const floorUrl = bare.url;
+    const floorPid = bare.child.pid;
     const result: PollingRow[] = [];
-    for (const [measure, ours, reference, floor] of rows) {
+    for (const [index, [measure, ours, reference]] of rows.entries()) {
       const rounds = Math.max(tools.rounds, ROUNDS);
-      const [a, b, c] = (await alternate({ ...tools, rounds }, floor ? [ours, reference, floor] : [ours, reference])) as [Measured, Measured, Measured?];
+      const floor: Target = { url: `${floorUrl}/${index}`, headers: ours.headers ?? {}, pid: floorPid };
+      const [a, b, c] = (await alternate({ ...tools, rounds }, [ours, reference, floor])) as [Measured, Measured, Measured];
       const together = await sideBySide(tools, ours, reference, rounds);
+      const floorTogether = await sideBySide(tools, floor, reference, rounds);
+      const overFloor = await sideBySide(tools, ours, floor, rounds);
       result.push({
         measure: `${measure}, req/s`,
         registry: tools.fmt(a.rate),
@@ -133,12 +141,15 @@ export async function benchPolling(tools: PollingTools, registry: Server, home: 
         ratio: formatRatio(pairedRatio(a, b, 'rate')),
         perCpu: `${formatRatio(together)} side by side; alone ${tools.fmt(a.perCpu)} / ${tools.fmt(b.perCpu)} (${formatRatio(pairedRatio(a, b, 'perCpu'))})`,
         p99: `${a.p99.toFixed(2)} / ${b.p99.toFixed(2)} ms (${formatRatio(pairedRatio(a, b, 'p99'), 1)})`,
-        note: `reference: nginx${c ? `; node:http alone ${tools.fmt(c.rate)} req/s (${formatRatio(pairedRatio(c, b, 'rate'))}), ${tools.fmt(c.perCpu)} per CPU s (${formatRatio(pairedRatio(c, b, 'perCpu'))}), p99 ${c.p99.toFixed(2)} ms` : ''}`,
+        note:
+          `reference: nginx; node:http alone giving the same answer: ${tools.fmt(c.rate)} req/s (${formatRatio(pairedRatio(c, b, 'rate'))}), ` +
+          `per CPU s ${formatRatio(floorTogether)} side by side, p99 ${c.p99.toFixed(2)} ms (${formatRatio(pairedRatio(c, b, 'p99'), 1)}); ` +
+          `registry / node:http alone per CPU s side by side ${formatRatio(overFloor)}`,
       });
     }
     return result;
   } finally {
-    await bare.stop();
+    await bare?.stop();
     await nginx.stop();
   }
 }
@@ -213,12 +224,29 @@ export async function alternate(tools: PollingTools, targets: Target[]): Promise
   }));
 }
 
-function get(url: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+/**
+ * The answer the registry gives to `target` now, to be given again by node:http alone: its
+ * status, its header fields in their order (less those node:http adds itself, and its request
+ * id as a fixed one of the same length) and its body.
+ */
+async function recordAnswer(target: Target): Promise<RecordedAnswer> {
+  const { status, rawHeaders, body } = await get(target.url, target.headers);
+  const added = new Set(['date', 'connection', 'keep-alive']);
+  const headers: string[] = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const [name, value] = [rawHeaders[i] as string, rawHeaders[i + 1] as string];
+    if (added.has(name.toLowerCase())) continue;
+    headers.push(name, name.toLowerCase() === 'x-request-id' ? 'b'.repeat(value.length) : value);
+  }
+  return { status, headers, body: body.toString('base64') };
+}
+
+function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; rawHeaders: string[]; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    http.get(url, (res) => {
+    http.get(url, { headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, body: Buffer.concat(chunks) }));
       res.on('error', reject);
     }).on('error', reject);
   });

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { alternate, formatRatio, pairedRatio, type PollingRow, type PollingTools } from './polling.js';
+import type { PollingRow, PollingTools } from './polling.js';
+import { alternate, formatRatio, pairedRatio } from './rounds.js';
 import { startNodeServer, type Server } from './processes.js';
 
 const POSTGRES_SCRIPT = fileURLToPath(new URL('../../scripts/postgres.sh', import.meta.url));

@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { finished, Readable } from 'node:stream';
 import type { ByteRange } from './blob-store.js';
 import type { GetResult } from './s3-bucket.js';
 
@@ -24,9 +24,12 @@ interface Segment {
  * GETs. The next segment is asked for as soon as the current one's body starts, so the store's
  * wait before its first byte (tens of ms for a large range on RGW) overlaps this body's bytes
  * instead of adding to them; an unread response holds no more than its socket's buffers.
- * A GET's body is read only as fast as this stream is: when a push is refused, reading waits
- * for `_read` (back-pressure reaches the store through TCP). Destroying the stream aborts the
- * GETs in progress and releases their connections.
+ * A GET's body is read only as fast as this stream is: when a push is refused, the body is
+ * paused until `_read` (back-pressure reaches the store through TCP). Bodies flow chunk by
+ * chunk as the socket gives them: reading one with `read()` (as `for await` does) joins what
+ * it buffered into a new buffer, a copy of every byte and twice the memory for the GC to
+ * sweep, which on a busy machine set off a storm of full collections. Destroying the stream
+ * aborts the GETs in progress and releases their connections.
  *
  * The first segment is asked for before the stream exists (`S3ReadStream.open`), so an absent
  * object is known up front. An object that ends before `end` ends the stream early; the caller
@@ -41,7 +44,6 @@ export class S3ReadStream extends Readable {
   #segment: number;
   #body: Readable | undefined;
   #prefetched: Segment | undefined;
-  #wanted: (() => void) | undefined;
 
   private constructor(
     private readonly fetch: FetchRange,
@@ -77,9 +79,7 @@ export class S3ReadStream extends Readable {
   }
 
   override _read(): void {
-    const wanted = this.#wanted;
-    this.#wanted = undefined;
-    wanted?.();
+    this.#body?.resume();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
@@ -87,7 +87,6 @@ export class S3ReadStream extends Readable {
     this.#body?.destroy();
     void this.#prefetched?.got.then((got) => got.kind === 'body' && got.body.destroy(), () => undefined);
     this.#prefetched = undefined;
-    this._read();
     callback(error);
   }
 
@@ -109,20 +108,31 @@ export class S3ReadStream extends Readable {
       if (this.destroyed) return void got.body.destroy();
       const next = (this.#prefetched = this.#request());
       this.#body = got.body;
-      for await (const chunk of got.body as AsyncIterable<Buffer>) {
-        for (let offset = 0; offset < chunk.length; offset += this.chunkSize) {
-          const piece = chunk.subarray(offset, offset + this.chunkSize);
-          this.#position += piece.length;
-          if (!this.push(piece)) await new Promise<void>((resolve) => (this.#wanted = resolve));
-          if (this.destroyed) return;
-        }
-      }
+      await this.#pump(got.body);
       this.#body = undefined;
+      if (this.destroyed) return;
       // A short segment: the object ends before `end` (the prefetched GET goes with the stream).
       if (next === undefined || this.#position <= range.end) return;
       this.#prefetched = undefined;
       range = next.range;
       got = await next.got;
     }
+  }
+
+  /** Pushes one GET's body as it arrives, pausing it while this stream's buffer is full. */
+  #pump(body: Readable): Promise<void> {
+    return new Promise((resolve, reject) => {
+      body.on('data', (chunk: Buffer) => {
+        let more = true;
+        for (let offset = 0; offset < chunk.length; offset += this.chunkSize) {
+          const piece = chunk.subarray(offset, offset + this.chunkSize);
+          this.#position += piece.length;
+          more = this.push(piece);
+        }
+        if (!more) body.pause();
+      });
+      // A body cut short rejects (premature close); one this stream destroyed ends the pump.
+      finished(body, (error) => (error && !this.destroyed ? reject(error) : resolve()));
+    });
   }
 }

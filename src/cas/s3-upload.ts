@@ -1,4 +1,5 @@
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { TooLargeError } from '../errors.js';
 import type { BlobInfo, Expectation } from './blob-store.js';
 import { DigestHasher } from '../digest.js';
@@ -22,7 +23,7 @@ import type { S3Tuning } from './s3-config.js';
 export async function uploadHashed(bucket: S3Bucket, key: string, source: Readable, expect: Expectation, tuning: S3Tuning): Promise<BlobInfo> {
   const hasher = new DigestHasher();
   const maxBytes = expect.maxBytes ?? Infinity;
-  const buffers = new PartBuffers(tuning.partSize);
+  const buffers = new PartBuffers(tuning.partSize, tuning.partsInFlight + 1);
   const sent: UploadedPart[] = [];
   const inFlight: Promise<UploadedPart>[] = [];
   let uploadId: string | undefined;
@@ -39,19 +40,23 @@ export async function uploadHashed(bucket: S3Bucket, key: string, source: Readab
     filled = 0;
   };
 
-  try {
-    for await (const chunk of source as AsyncIterable<Buffer>) {
-      hasher.update(chunk);
-      if (hasher.size > maxBytes) throw new TooLargeError(maxBytes);
-      for (let offset = 0; offset < chunk.length; ) {
-        const copied = chunk.copy(part, filled, offset);
-        filled += copied;
-        offset += copied;
-        if (filled < part.length) continue;
-        await sendPart();
-        if (inFlight.length >= tuning.partsInFlight) sent.push(await inFlight.shift()!);
-      }
+  const take = async (chunk: Buffer): Promise<void> => {
+    hasher.update(chunk);
+    if (hasher.size > maxBytes) throw new TooLargeError(maxBytes);
+    for (let offset = 0; offset < chunk.length; ) {
+      const copied = chunk.copy(part, filled, offset);
+      filled += copied;
+      offset += copied;
+      if (filled < part.length) continue;
+      await sendPart();
+      if (inFlight.length >= tuning.partsInFlight) sent.push(await inFlight.shift()!);
     }
+  };
+
+  try {
+    // Chunk by chunk as the source gives them (`for await` would join what it buffered into
+    // new buffers); a failure destroys the source: the rest of it is not read.
+    await pipeline(source, new Writable({ write: (chunk: Buffer, _encoding, callback) => void take(chunk).then(() => callback(), callback) }));
     const received = { digest: hasher.digest(), size: hasher.size };
     checkExpectation(received, expect);
     if (uploadId === undefined) {
@@ -70,14 +75,34 @@ export async function uploadHashed(bucket: S3Bucket, key: string, source: Readab
   }
 }
 
-/** Part-sized buffers, reused once their part is sent: an upload allocates only its peak. */
+/**
+ * The part buffers of one upload, cut from one allocation made when the first is taken, and
+ * reused once their part is sent. One allocation, not one per part: glibc's malloc serves a
+ * block of more than 32 MiB from its own mmap and unmaps it when freed, while freeing a mapped
+ * block of 128 KiB–32 MiB raises the size it maps from then on, and every later block below
+ * that comes from its heap, which it keeps after the garbage collector frees them. Separate
+ * 8 MiB part buffers left the registry some 40 MiB larger after each upload (measured resting
+ * memory after a 600 MiB upload: 252 MiB with them). A smaller slab is rounded up past the
+ * limit: the pages never written are never resident.
+ */
 class PartBuffers {
+  static readonly #MIN_SLAB = 32 * 1024 * 1024 + 64 * 1024;
   readonly #free: Buffer[] = [];
+  #slab: Buffer | undefined;
 
-  constructor(private readonly size: number) {}
+  constructor(
+    private readonly size: number,
+    private readonly count: number,
+  ) {}
 
   take(): Buffer {
-    return this.#free.pop() ?? Buffer.allocUnsafe(this.size);
+    if (this.#slab === undefined) {
+      this.#slab = Buffer.allocUnsafeSlow(Math.max(this.size * this.count, PartBuffers.#MIN_SLAB));
+      for (let index = this.count - 1; index >= 0; index--) this.#free.push(this.#slab.subarray(index * this.size, (index + 1) * this.size));
+    }
+    const buffer = this.#free.pop();
+    if (buffer === undefined) throw new Error(`an upload took more than ${this.count} part buffers`);
+    return buffer;
   }
 
   give(buffer: Buffer): void {

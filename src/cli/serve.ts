@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, type Config, type Environment } from '../config/config.js';
 import { isErrnoCode, isRegistryError } from '../errors.js';
+import { growHeapForStreaming } from '../heap-growth.js';
 import { createLogger } from '../log.js';
 import { startServer } from '../server.js';
 import { CliError } from './cli-error.js';
@@ -37,6 +38,7 @@ export async function serve(options: ServeOptions, environment: Environment): Pr
   const reload = () => void server?.reloadTokens();
   process.on('SIGHUP', reload);
   const log = createLogger();
+  growHeapForStreaming();
   let config: Config | undefined;
   try {
     config = loadConfig(env);

@@ -83,7 +83,9 @@ export class S3ReadStream extends Readable {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.#abort.abort();
+    // Only with a GET still open: a stream read to its end has none, and an abort costs a
+    // DOMException with its stack (a few % of a small range's answer).
+    if (this.#body !== undefined || this.#prefetched !== undefined) this.#abort.abort();
     this.#body?.destroy();
     void this.#prefetched?.got.then((got) => got.kind === 'body' && got.body.destroy(), () => undefined);
     this.#prefetched = undefined;
@@ -113,9 +115,9 @@ export class S3ReadStream extends Readable {
       if (this.destroyed) return;
       // A short segment: the object ends before `end` (the prefetched GET goes with the stream).
       if (next === undefined || this.#position <= range.end) return;
-      this.#prefetched = undefined;
       range = next.range;
       got = await next.got;
+      this.#prefetched = undefined;
     }
   }
 
@@ -124,10 +126,15 @@ export class S3ReadStream extends Readable {
     return new Promise((resolve, reject) => {
       body.on('data', (chunk: Buffer) => {
         let more = true;
-        for (let offset = 0; offset < chunk.length; offset += this.chunkSize) {
-          const piece = chunk.subarray(offset, offset + this.chunkSize);
-          this.#position += piece.length;
-          more = this.push(piece);
+        if (chunk.length <= this.chunkSize) {
+          this.#position += chunk.length;
+          more = this.push(chunk);
+        } else {
+          for (let offset = 0; offset < chunk.length; offset += this.chunkSize) {
+            const piece = chunk.subarray(offset, offset + this.chunkSize);
+            this.#position += piece.length;
+            more = this.push(piece);
+          }
         }
         if (!more) body.pause();
       });

@@ -27,9 +27,8 @@ interface Segment {
  * A GET's body is read only as fast as this stream is: when a push is refused, the body is
  * paused until `_read` (back-pressure reaches the store through TCP). Bodies flow chunk by
  * chunk as the socket gives them: reading one with `read()` (as `for await` does) joins what
- * it buffered into a new buffer, a copy of every byte and twice the memory for the GC to
- * sweep, which on a busy machine set off a storm of full collections. Destroying the stream
- * aborts the GETs in progress and releases their connections.
+ * it buffered into a new buffer, a copy of every byte and more garbage for the GC to sweep.
+ * Destroying the stream aborts the GETs in progress and releases their connections.
  *
  * The first segment is asked for before the stream exists (`S3ReadStream.open`), so an absent
  * object is known up front. An object that ends before `end` ends the stream early; the caller

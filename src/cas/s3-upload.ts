@@ -53,10 +53,21 @@ export async function uploadHashed(bucket: S3Bucket, key: string, source: Readab
     }
   };
 
+  // The chunk being taken: a failure of the source ends the pipeline while it may still be
+  // sending a part, and nothing is aborted or freed before it is done.
+  let taking: Promise<void> = Promise.resolve();
   try {
     // Chunk by chunk as the source gives them (`for await` would join what it buffered into
     // new buffers); a failure destroys the source: the rest of it is not read.
-    await pipeline(source, new Writable({ write: (chunk: Buffer, _encoding, callback) => void take(chunk).then(() => callback(), callback) }));
+    await pipeline(
+      source,
+      new Writable({
+        write: (chunk: Buffer, _encoding, callback) => {
+          taking = take(chunk);
+          taking.then(() => callback(), callback);
+        },
+      }),
+    );
     const received = { digest: hasher.digest(), size: hasher.size };
     checkExpectation(received, expect);
     if (uploadId === undefined) {
@@ -68,6 +79,7 @@ export async function uploadHashed(bucket: S3Bucket, key: string, source: Readab
     }
     return received;
   } catch (error) {
+    await taking.catch(() => undefined);
     await Promise.allSettled(inFlight);
     // Best effort: what an abort cannot remove now, the sweep of stale uploads removes later.
     if (uploadId !== undefined) await bucket.abortUpload(key, uploadId).catch(() => undefined);

@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { CreateMultipartUploadCommand } from '@aws-sdk/client-s3';
 import type { ExecutionContext } from 'ava';
@@ -95,6 +98,25 @@ cephTest('S3BlobStore: an upload whose client goes away leaves no object and no 
   t.deepEqual(await listAll(store), []);
 });
 
+cephTest('S3BlobStore: a client that goes away while a part is on its way: the upload is aborted once that part is answered', async (t) => {
+  // A proxy in front of RGW holds the first part until the client has gone away, and notes
+  // when each request to the store arrives and is answered.
+  const { endpoint, events, partArrived, releasePart } = await holdingProxy(t, (await ceph()).endpoint);
+  const store = await S3BlobStore.open(cephConfig(await ceph(), { prefix: `${randomUUID()}/`, endpoint, tuning: { partSize: 5 * MiB, partsInFlight: 1 } }));
+  t.teardown(() => store.close());
+  const source = new Readable({ read() {} });
+  for (let index = 0; index < 6; index++) source.push(block(index));
+  const put = store.put(source);
+  await partArrived;
+  source.destroy(new Error('client went away'));
+  releasePart();
+  await t.throwsAsync(put, { message: 'client went away' });
+  const answered = events.indexOf('part answered');
+  t.true(answered >= 0 && answered < events.indexOf('abort arrived'), events.join(', '));
+  t.deepEqual(await store.listTemp(), []);
+  t.deepEqual(await listAll(store), []);
+});
+
 cephTest('S3BlobStore: a refused multipart upload (digest mismatch) leaves no object and no upload', async (t) => {
   const store = await s3Store(t, { partSize: 5 * MiB });
   const declared = largeDigest(3);
@@ -169,3 +191,34 @@ cephTest('S3BlobStore: open with credentials the store refuses is UNAVAILABLE, s
 cephTest('S3BlobStore: open on an endpoint where nothing listens is UNAVAILABLE, saying so', async (t) => {
   await openFails(t, { endpoint: 'http://127.0.0.1:1' }, 'the object store does not answer');
 });
+
+/** A loopback proxy to `target` that holds the first UploadPart until released, closed when the test ends. */
+async function holdingProxy(t: ExecutionContext, target: string) {
+  const events: string[] = [];
+  let releasePart!: () => void;
+  const released = new Promise<void>((resolve) => (releasePart = resolve));
+  let arrived!: () => void;
+  const partArrived = new Promise<void>((resolve) => (arrived = resolve));
+  const server = http.createServer((req, res) => {
+    const kind = req.method === 'PUT' && /[?&]partNumber=/.test(req.url ?? '') ? 'part' : req.method === 'DELETE' && /[?&]uploadId=/.test(req.url ?? '') ? 'abort' : 'request';
+    events.push(`${kind} arrived`);
+    const forward = () => {
+      const upstream = http.request(new URL(req.url ?? '/', target), { method: req.method, headers: req.headers, agent: false }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+        answer.on('end', () => events.push(`${kind} answered`));
+      });
+      upstream.on('error', () => res.destroy());
+      req.pipe(upstream);
+    };
+    if (kind !== 'part' || events.includes('part answered') || events.filter((event) => event === 'part arrived').length > 1) return forward();
+    arrived();
+    void released.then(forward);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    server.closeAllConnections();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, events, partArrived, releasePart };
+}

@@ -199,8 +199,8 @@ async function sideBySide(ours: () => Promise<number>, theirs: () => Promise<num
   return [median(a), median(b)];
 }
 
-async function rate(url: string, connections: number, headers: Record<string, string> = {}): Promise<number> {
-  const result = await generator.run(url, { connections, seconds: SECONDS, headers });
+async function rate(url: string, connections: number, headers: Record<string, string> = {}, seconds = SECONDS): Promise<number> {
+  const result = await generator.run(url, { connections, seconds, headers });
   if (result.errors > 0) throw new Error(`${result.errors} failed requests to ${url}`);
   return result.requestsPerSecond;
 }

@@ -15,7 +15,8 @@ export const HEAP_GROWING_PERCENT = 200;
  * passes that mark every few milliseconds, so the server ran full collections back to back
  * (91–116 in 700 GETs of 16 MiB) and spent 22–24 ms of CPU per GET against a bare Node relay's
  * 11; with the old generation allowed to triple: 1–7 full collections, 12–15 ms per GET, and
- * no more peak memory under 64 concurrent 64 MiB downloads (184–185 MiB against 174–194).
+ * the same peak memory under 64 concurrent 64 MiB downloads (184–191 MiB in six runs, with the
+ * default growth and with 100% and 200%).
  *
  * The flag is one V8 reads afresh each time it sizes the heap, so setting it at run time takes
  * effect (Node's caveat about changing flags after start-up concerns the flags read once).

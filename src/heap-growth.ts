@@ -4,7 +4,7 @@ import v8 from 'node:v8';
  * How far V8 lets the old generation grow past what a full collection left, in percent:
  * 200 lets it triple. Set once, by the server, before it serves.
  */
-export const HEAP_GROWING_PERCENT = 200;
+const HEAP_GROWING_PERCENT = 200;
 
 /**
  * Gives the server's heap room to pass bytes through. Every chunk a socket reads (an upload's

@@ -125,15 +125,11 @@ export class S3ReadStream extends Readable {
     return new Promise((resolve, reject) => {
       body.on('data', (chunk: Buffer) => {
         let more = true;
-        if (chunk.length <= this.chunkSize) {
-          this.#position += chunk.length;
-          more = this.push(chunk);
-        } else {
-          for (let offset = 0; offset < chunk.length; offset += this.chunkSize) {
-            const piece = chunk.subarray(offset, offset + this.chunkSize);
-            this.#position += piece.length;
-            more = this.push(piece);
-          }
+        for (let offset = 0; offset < chunk.length; offset += this.chunkSize) {
+          // A chunk that fits goes as it is: a new view per chunk is an object per 64 KiB.
+          const piece = chunk.length <= this.chunkSize ? chunk : chunk.subarray(offset, offset + this.chunkSize);
+          this.#position += piece.length;
+          more = this.push(piece);
         }
         if (!more) body.pause();
       });
